@@ -1,0 +1,147 @@
+import { parseArgs } from 'node:util';
+
+/** Everything the controller is told at start-up, validated once and frozen. */
+export interface Config {
+  readonly kubeconfig: string | undefined;
+  readonly ingressClasses: readonly string[];
+  readonly targetService: string;
+  readonly targetNamespace: string;
+  readonly clusterDomain: string;
+  readonly corednsNamespace: string;
+  readonly corednsConfigMap: string;
+  readonly corednsKey: string;
+  readonly resyncMs: number;
+  readonly listenAddress: { readonly host: string; readonly port: number } | undefined;
+  readonly logLevel: string;
+  readonly once: boolean;
+  readonly dryRun: boolean;
+}
+
+export class ConfigError extends Error {
+  readonly kind = 'Invalid';
+  constructor(readonly flag: string, message: string) {
+    super(`--${flag}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Kind = 'string' | 'list' | 'boolean';
+interface Flag {
+  readonly name: string;
+  readonly kind: Kind;
+  readonly default: string;
+  readonly help: string;
+}
+
+/** The single source of flags, their environment variables and their documentation. */
+export const FLAGS: readonly Flag[] = [
+  { name: 'kubeconfig', kind: 'string', default: '', help: 'kubeconfig file; in-cluster config or ~/.kube/config when empty' },
+  { name: 'ingress-class', kind: 'list', default: '', help: 'serve only Ingresses of this class (repeatable; default class honoured); all when unset' },
+  { name: 'target-service', kind: 'string', default: 'hairpin-proxy-haproxy', help: 'Service of the hairpin HAProxy that hosts resolve to' },
+  { name: 'target-namespace', kind: 'string', default: 'hairpin-proxy', help: 'namespace of that Service' },
+  { name: 'cluster-domain', kind: 'string', default: 'cluster.local', help: 'cluster DNS domain' },
+  { name: 'coredns-namespace', kind: 'string', default: 'kube-system', help: 'namespace of the CoreDNS ConfigMap' },
+  { name: 'coredns-configmap', kind: 'string', default: 'coredns', help: 'name of the CoreDNS ConfigMap' },
+  { name: 'coredns-key', kind: 'string', default: 'Corefile', help: 'key of the Corefile in that ConfigMap' },
+  { name: 'resync', kind: 'string', default: '5m', help: 'period of the full resync that repairs drift (e.g. 30s, 5m, 1h)' },
+  { name: 'listen-address', kind: 'string', default: ':8080', help: 'address of /healthz, /readyz and /metrics; "off" disables' },
+  { name: 'log-level', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
+  { name: 'once', kind: 'boolean', default: 'false', help: 'run one full sync and exit; the exit code says whether it succeeded' },
+  { name: 'dry-run', kind: 'boolean', default: 'false', help: 'log the changes a sync would make and write nothing' },
+];
+
+export function envName(flag: string): string {
+  return `HAIRPIN_${flag.toUpperCase().replaceAll('-', '_')}`;
+}
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const CONFIGMAP_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Config {
+  const raw = readFlags(argv, env);
+  const text = (name: string): string => String(raw.get(name) ?? '');
+  const matching = (name: string, pattern: RegExp, what: string): string => {
+    const value = text(name);
+    if (!pattern.test(value)) throw new ConfigError(name, `${JSON.stringify(value)} is not ${what}`);
+    return value;
+  };
+  const ingressClasses = (raw.get('ingress-class') as string[]).filter((c) => c !== '');
+  for (const cls of ingressClasses) {
+    if (!DNS_SUBDOMAIN.test(cls)) throw new ConfigError('ingress-class', `${JSON.stringify(cls)} is not a valid IngressClass name`);
+  }
+  const logLevel = text('log-level');
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('log-level', `${JSON.stringify(logLevel)} is not one of ${LOG_LEVELS.join(', ')}`);
+  return Object.freeze({
+    kubeconfig: text('kubeconfig') || undefined,
+    ingressClasses: Object.freeze([...new Set(ingressClasses)]),
+    targetService: matching('target-service', DNS_LABEL, 'a DNS label (a Service name)'),
+    targetNamespace: matching('target-namespace', DNS_LABEL, 'a namespace name'),
+    clusterDomain: matching('cluster-domain', DNS_SUBDOMAIN, 'a DNS domain'),
+    corednsNamespace: matching('coredns-namespace', DNS_LABEL, 'a namespace name'),
+    corednsConfigMap: matching('coredns-configmap', DNS_SUBDOMAIN, 'a ConfigMap name'),
+    corednsKey: matching('coredns-key', CONFIGMAP_KEY, 'a ConfigMap key'),
+    resyncMs: parseDuration('resync', text('resync')),
+    listenAddress: parseListenAddress(text('listen-address')),
+    logLevel,
+    once: raw.get('once') === true,
+    dryRun: raw.get('dry-run') === true,
+  });
+}
+
+/** Flags win over environment variables, which win over defaults. */
+function readFlags(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Map<string, string | boolean | string[]> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: Object.fromEntries(FLAGS.map((f) => [f.name, { type: f.kind === 'boolean' ? 'boolean' : 'string', multiple: f.kind === 'list' }])),
+    }).values;
+  } catch (error) {
+    const flag = /'(--?[\w-]+)/.exec(String(error))?.[1]?.replace(/^-+/, '') ?? 'arguments';
+    throw new ConfigError(flag, error instanceof Error ? error.message : String(error));
+  }
+  const values = new Map<string, string | boolean | string[]>();
+  for (const flag of FLAGS) {
+    const given = parsed[flag.name] as string | boolean | string[] | undefined;
+    const fromEnv = env[envName(flag.name)];
+    const chosen = given !== undefined ? given : fromEnv !== undefined ? fromEnv : flag.default;
+    values.set(flag.name, coerce(flag, chosen));
+  }
+  return values;
+}
+
+function coerce(flag: Flag, value: string | boolean | string[]): string | boolean | string[] {
+  switch (flag.kind) {
+    case 'list':
+      return Array.isArray(value) ? value : String(value).split(',').map((v) => v.trim());
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      if (!['true', 'false', '1', '0', ''].includes(value as string)) throw new ConfigError(flag.name, `${JSON.stringify(value)} is not true or false`);
+      return value === 'true' || value === '1';
+    case 'string':
+      return Array.isArray(value) ? (value.at(-1) ?? '') : String(value);
+  }
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+export function parseDuration(flag: string, value: string): number {
+  const match = /^(\d+)(ms|s|m|h)$/.exec(value);
+  const unit = match?.[2] === undefined ? undefined : UNIT_MS[match[2]];
+  if (!match || unit === undefined) throw new ConfigError(flag, `${JSON.stringify(value)} is not a duration like 30s, 5m or 1h`);
+  const ms = Number(match[1]) * unit;
+  if (ms < 1000) throw new ConfigError(flag, `${value} is shorter than 1s`);
+  return ms;
+}
+
+function parseListenAddress(value: string): Config['listenAddress'] {
+  if (value === 'off') return undefined;
+  const match = /^(.*):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) throw new ConfigError('listen-address', `${JSON.stringify(value)} is not host:port, :port or off`);
+  return { host: match[1] || '0.0.0.0', port };
+}
