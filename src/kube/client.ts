@@ -1,0 +1,18 @@
+import { CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+
+/** An explicit kubeconfig file, else in-cluster credentials, else ~/.kube/config and $KUBECONFIG. */
+export function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  if (path) kubeConfig.loadFromFile(path);
+  else kubeConfig.loadFromDefault();
+  return kubeConfig;
+}
+
+export interface KubeApis {
+  readonly core: CoreV1Api;
+  readonly networking: NetworkingV1Api;
+}
+
+export function makeApis(kubeConfig: KubeConfig): KubeApis {
+  return { core: kubeConfig.makeApiClient(CoreV1Api), networking: kubeConfig.makeApiClient(NetworkingV1Api) };
+}

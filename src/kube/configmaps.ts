@@ -1,0 +1,70 @@
+import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
+import { toKubeError } from './errors.js';
+
+export interface ObjectRef {
+  readonly kind: string;
+  readonly apiVersion: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid?: string;
+  readonly resourceVersion?: string;
+}
+
+export interface ConfigMapSnapshot {
+  readonly data: Readonly<Record<string, string>>;
+  readonly resourceVersion: string;
+  readonly ref: ObjectRef;
+}
+
+/** The one ConfigMap the controller edits. A port, so the sink can be tested with a fake. */
+export interface ConfigMapStore {
+  readonly namespace: string;
+  readonly name: string;
+  /** Throws KubeError (NotFound when it does not exist). */
+  read(): Promise<ConfigMapSnapshot>;
+  /** Sets one key, optimistically: throws KubeError kind Conflict when resourceVersion is stale. */
+  setKey(key: string, value: string, resourceVersion: string): Promise<ConfigMapSnapshot>;
+}
+
+export class KubeConfigMapStore implements ConfigMapStore {
+  constructor(private readonly core: CoreV1Api, readonly namespace: string, readonly name: string) {}
+
+  async read(): Promise<ConfigMapSnapshot> {
+    try {
+      return snapshotOf(await this.core.readNamespacedConfigMap({ name: this.name, namespace: this.namespace }));
+    } catch (error) {
+      throw toKubeError(`read ConfigMap ${this.namespace}/${this.name}`, error);
+    }
+  }
+
+  async setKey(key: string, value: string, resourceVersion: string): Promise<ConfigMapSnapshot> {
+    // A merge patch that carries resourceVersion is as optimistic as a replace, and touches only
+    // our key: other keys, labels and annotations stay exactly as their owners left them.
+    const body = { metadata: { resourceVersion }, data: { [key]: value } };
+    try {
+      const updated = await this.core.patchNamespacedConfigMap(
+        { name: this.name, namespace: this.namespace, body, fieldManager: 'hairpin-proxy' },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      return snapshotOf(updated);
+    } catch (error) {
+      throw toKubeError(`update ConfigMap ${this.namespace}/${this.name}`, error);
+    }
+  }
+}
+
+function snapshotOf(configMap: V1ConfigMap): ConfigMapSnapshot {
+  const meta = configMap.metadata ?? {};
+  return {
+    data: configMap.data ?? {},
+    resourceVersion: meta.resourceVersion ?? '',
+    ref: {
+      kind: 'ConfigMap',
+      apiVersion: 'v1',
+      namespace: meta.namespace ?? '',
+      name: meta.name ?? '',
+      ...(meta.uid ? { uid: meta.uid } : {}),
+      ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
+    },
+  };
+}
