@@ -1,0 +1,96 @@
+import { describe, expect, it } from '@jest/globals';
+import { KubeError } from '../kube/errors.js';
+import { captureLogger, FakeConfigMapStore, FakeEventRecorder } from '../testing/fakes.js';
+import { renderCorefile } from './corefile.js';
+import { CorednsSink } from './sink.js';
+
+const corefile = '.:53 {\n    errors\n    forward . /etc/resolv.conf\n}\n';
+const target = 'hairpin-proxy-haproxy.hairpin-proxy.svc.cluster.local';
+const route = (host: string) => ({ host, target });
+const addHosts = (...hosts: string[]) => (text: string) => renderCorefile(text, hosts.map(route));
+
+/** `null` plays a cluster without the ConfigMap. */
+function setup(data: Record<string, string> | null = { Corefile: corefile }) {
+  const store = new FakeConfigMapStore(data ?? undefined);
+  const events = new FakeEventRecorder();
+  const { log, lines } = captureLogger();
+  return { store, events, lines, sink: new CorednsSink(store, 'Corefile', events), context: { log, dryRun: false } };
+}
+
+describe('CorednsSink', () => {
+  it('writes the edited Corefile and records an Event on the ConfigMap', async () => {
+    const { store, events, sink, context } = setup();
+    const outcome = await sink.apply(addHosts('a.example.com'), context);
+    expect(outcome.action).toBe('updated');
+    expect(store.data?.Corefile).toBe(renderCorefile(corefile, [route('a.example.com')]));
+    expect(events.events).toEqual([expect.objectContaining({ object: 'ConfigMap/kube-system/coredns', type: 'Normal', reason: 'CorefileUpdated' })]);
+  });
+
+  it('does not write when nothing changes', async () => {
+    const { store, events, sink, context } = setup();
+    await sink.apply(addHosts('a.example.com'), context);
+    const outcome = await sink.apply(addHosts('a.example.com'), context);
+    expect(outcome.action).toBe('unchanged');
+    expect(store.writes).toBe(1);
+    expect(events.events).toHaveLength(1);
+  });
+
+  it('keeps other keys of the ConfigMap', async () => {
+    const { store, sink, context } = setup({ Corefile: corefile, NodeHosts: '10.0.0.1 node-1\n' });
+    await sink.apply(addHosts('a.example.com'), context);
+    expect(store.data?.NodeHosts).toBe('10.0.0.1 node-1\n');
+  });
+
+  it('re-reads on a conflict so that a concurrent edit survives alongside ours', async () => {
+    const { store, sink, context } = setup();
+    store.beforeNextWrite = (s) => s.edit('Corefile', corefile.replace('errors', 'errors\n    log'));
+    const outcome = await sink.apply(addHosts('a.example.com'), context);
+    expect(outcome).toMatchObject({ action: 'updated', attempts: 2 });
+    expect(store.data?.Corefile).toContain('    log\n');
+    expect(store.data?.Corefile).toContain('a.example.com');
+  });
+
+  it('gives up with a Conflict error when every attempt conflicts', async () => {
+    const { store, sink, context } = setup();
+    const alwaysInterfere = (s: FakeConfigMapStore) => {
+      s.edit('Corefile', `${s.data?.Corefile ?? ''}# touched\n`);
+      s.beforeNextWrite = alwaysInterfere;
+    };
+    store.beforeNextWrite = alwaysInterfere;
+    await expect(sink.apply(addHosts('a.example.com'), context)).rejects.toMatchObject({ kind: 'Conflict' });
+  });
+
+  it('never overwrites a malformed Corefile, and says why in a Warning Event', async () => {
+    const broken = '.:53 {\n    errors\n';
+    const { store, events, sink, context } = setup({ Corefile: broken });
+    await expect(sink.apply(addHosts('a.example.com'), context)).rejects.toThrow(/Corefile/);
+    expect(store.data?.Corefile).toBe(broken);
+    expect(store.writes).toBe(0);
+    expect(events.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'InvalidCorefile' })]);
+  });
+
+  it('writes nothing in a dry run but logs the diff', async () => {
+    const { store, sink, context, lines } = setup();
+    const outcome = await sink.apply(addHosts('a.example.com'), { ...context, dryRun: true });
+    expect(outcome.action).toBe('dry-run');
+    expect(outcome.diff).toContain('+ ');
+    expect(store.writes).toBe(0);
+    expect(lines().some((line) => String(line.msg).includes('dry run'))).toBe(true);
+  });
+
+  it('explains a missing ConfigMap', async () => {
+    const { sink, context } = setup(null);
+    await expect(sink.apply(addHosts('a.example.com'), context)).rejects.toThrow(/kube-dns/);
+  });
+
+  it('explains a missing key', async () => {
+    const { sink, context } = setup({ other: '' });
+    await expect(sink.apply(addHosts('a.example.com'), context)).rejects.toThrow(/no key "Corefile"/);
+  });
+
+  it('passes API errors through typed', async () => {
+    const { store, sink, context } = setup();
+    store.failNextReads = 1;
+    await expect(sink.apply(addHosts('a.example.com'), context)).rejects.toBeInstanceOf(KubeError);
+  });
+});

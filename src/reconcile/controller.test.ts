@@ -1,0 +1,81 @@
+import { describe, expect, it } from '@jest/globals';
+import type { Snapshot } from '../plan/routes.js';
+import { anIngress } from '../testing/builders.js';
+import { captureLogger, FakeConfigMapStore, FakeEventRecorder } from '../testing/fakes.js';
+import { CorednsSink } from '../coredns/sink.js';
+import { COREDNS_KEY, Controller } from './controller.js';
+
+const corefile = '.:53 {\n    errors\n    kubernetes cluster.local in-addr.arpa ip6.arpa\n    forward . /etc/resolv.conf\n}\n';
+const target = 'hairpin-proxy-haproxy.hairpin-proxy.svc.cluster.local';
+
+function setup(initial: Snapshot, options: { dryRun?: boolean } = {}) {
+  const store = new FakeConfigMapStore({ Corefile: corefile });
+  const events = new FakeEventRecorder();
+  const { log, lines } = captureLogger();
+  let snapshot = initial;
+  const controller = new Controller({
+    snapshot: () => snapshot,
+    policy: { ingressClasses: [], target, clusterDomain: 'cluster.local' },
+    coredns: new CorednsSink(store, 'Corefile', events),
+    events,
+    log,
+    dryRun: options.dryRun ?? false,
+  });
+  return { store, events, lines, controller, setSnapshot: (next: Snapshot) => (snapshot = next) };
+}
+
+describe('Controller', () => {
+  it('routes every Ingress host through the Corefile', async () => {
+    const { store, controller } = setup({ ingresses: [anIngress('shop', { hosts: ['shop.example.com'], tlsHosts: ['*.shop.example.com'] })], ingressClasses: [] });
+    const result = await controller.sync(COREDNS_KEY);
+    expect(result.outcome.action).toBe('updated');
+    expect(store.data?.Corefile).toContain('shop');
+    expect(controller.hasSyncedAll()).toBe(true);
+  });
+
+  it('follows the Ingresses: removing the last one restores the original Corefile exactly', async () => {
+    const { store, controller, setSnapshot } = setup({ ingresses: [anIngress('a', { hosts: ['a.example.com'] })], ingressClasses: [] });
+    await controller.sync(COREDNS_KEY);
+    setSnapshot({ ingresses: [], ingressClasses: [] });
+    await controller.sync(COREDNS_KEY);
+    expect(store.data?.Corefile).toBe(corefile);
+  });
+
+  it('is a no-op when nothing changed', async () => {
+    const { store, controller } = setup({ ingresses: [anIngress('a', { hosts: ['a.example.com'] })], ingressClasses: [] });
+    await controller.sync(COREDNS_KEY);
+    const second = await controller.sync(COREDNS_KEY);
+    expect(second.outcome.action).toBe('unchanged');
+    expect(store.writes).toBe(1);
+  });
+
+  it('never writes an invalid host, warns, and records an Event on its Ingress', async () => {
+    const { store, events, lines, controller } = setup({
+      ingresses: [anIngress('bad', { namespace: 'shop', hosts: ['ok.example.com', 'evil.example.com }\n. {'] })],
+      ingressClasses: [],
+    });
+    await controller.sync(COREDNS_KEY);
+    expect(store.data?.Corefile).not.toContain('evil');
+    expect(events.events).toContainEqual(expect.objectContaining({ object: 'Ingress/shop/bad', type: 'Warning', reason: 'InvalidHost' }));
+    expect(lines().some((line) => line.msg === 'skipping an invalid Ingress host' && line.level === 'warn')).toBe(true);
+  });
+
+  it('tags every log line of a sync with the same sync id', async () => {
+    const { lines, controller } = setup({ ingresses: [anIngress('a', { hosts: ['a.example.com'] })], ingressClasses: [] });
+    const { syncId } = await controller.sync(COREDNS_KEY);
+    const syncLines = lines().filter((line) => line.key === COREDNS_KEY);
+    expect(syncLines.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(syncLines.map((line) => line.syncId))).toEqual(new Set([syncId]));
+  });
+
+  it('writes nothing in a dry run', async () => {
+    const { store, controller } = setup({ ingresses: [anIngress('a', { hosts: ['a.example.com'] })], ingressClasses: [] }, { dryRun: true });
+    expect((await controller.sync(COREDNS_KEY)).outcome.action).toBe('dry-run');
+    expect(store.writes).toBe(0);
+  });
+
+  it('fails loudly on an unknown key', async () => {
+    const { controller } = setup({ ingresses: [], ingressClasses: [] });
+    await expect(controller.sync('nonsense')).rejects.toThrow(/unknown sync key/);
+  });
+});

@@ -1,0 +1,78 @@
+import { Writable } from 'node:stream';
+import type { ConfigMapSnapshot, ConfigMapStore, ObjectRef } from '../kube/configmaps.js';
+import { KubeError } from '../kube/errors.js';
+import type { EventRecorder, EventType } from '../kube/events.js';
+import { createLogger, type Logger } from '../log.js';
+
+/** An in-memory ConfigMap with real optimistic-concurrency semantics. */
+export class FakeConfigMapStore implements ConfigMapStore {
+  readonly namespace = 'kube-system';
+  readonly name = 'coredns';
+  private resourceVersion = 1;
+  writes = 0;
+  /** Runs between our read and our write, once: plays a concurrent editor. */
+  beforeNextWrite: ((store: FakeConfigMapStore) => void) | undefined;
+  failNextReads = 0;
+
+  constructor(public data: Record<string, string> | undefined) {}
+
+  async read(): Promise<ConfigMapSnapshot> {
+    if (this.failNextReads > 0) {
+      this.failNextReads -= 1;
+      throw new KubeError('Unavailable', 'read ConfigMap', 503, 'apiserver down');
+    }
+    if (this.data === undefined) throw new KubeError('NotFound', 'read ConfigMap', 404, 'not found');
+    return { data: { ...this.data }, resourceVersion: String(this.resourceVersion), ref: this.ref() };
+  }
+
+  async setKey(key: string, value: string, resourceVersion: string): Promise<ConfigMapSnapshot> {
+    const interloper = this.beforeNextWrite;
+    this.beforeNextWrite = undefined;
+    interloper?.(this);
+    if (this.data === undefined) throw new KubeError('NotFound', 'update ConfigMap', 404, 'not found');
+    if (resourceVersion !== String(this.resourceVersion)) throw new KubeError('Conflict', 'update ConfigMap', 409, 'the object has been modified');
+    this.edit(key, value);
+    this.writes += 1;
+    return { data: { ...this.data }, resourceVersion: String(this.resourceVersion), ref: this.ref() };
+  }
+
+  /** A write by somebody else (kubectl edit, another controller). */
+  edit(key: string, value: string): void {
+    this.data = { ...this.data, [key]: value };
+    this.resourceVersion += 1;
+  }
+
+  private ref(): ObjectRef {
+    return { kind: 'ConfigMap', apiVersion: 'v1', namespace: this.namespace, name: this.name, resourceVersion: String(this.resourceVersion) };
+  }
+}
+
+export interface RecordedEvent {
+  readonly object: string;
+  readonly type: EventType;
+  readonly reason: string;
+  readonly message: string;
+}
+
+export class FakeEventRecorder implements EventRecorder {
+  readonly events: RecordedEvent[] = [];
+
+  async record(ref: ObjectRef, type: EventType, reason: string, message: string): Promise<void> {
+    this.events.push({ object: `${ref.kind}/${ref.namespace}/${ref.name}`, type, reason, message });
+  }
+}
+
+/** A real pino logger whose lines are kept for assertions. */
+export function captureLogger(): { log: Logger; lines: () => Array<Record<string, unknown>> } {
+  const chunks: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return {
+    log: createLogger('debug', sink),
+    lines: () => chunks.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
+}
