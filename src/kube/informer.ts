@@ -35,6 +35,8 @@ export class ResilientInformer<T extends KubernetesObject> {
       const result = await spec.list();
       this.synced = true;
       this.failures = 0;
+      // A relist after 410 Gone happens inside client-node; this line is the only trace of it.
+      options.log.info({ informer: spec.name, items: result.items.length, resourceVersion: result.metadata?.resourceVersion }, 'informer listed');
       return result;
     };
     this.listWatch = new ListWatch<T>(spec.path, new Watch(kubeConfig), list, false, undefined, spec.fieldSelector);
