@@ -17,7 +17,33 @@ describe('loadConfig', () => {
       logLevel: 'info',
       once: false,
       dryRun: false,
+      haproxy: {
+        ingressController: { namespace: 'ingress-nginx', name: 'ingress-nginx-controller' },
+        ports: [80, 443],
+        proxyProtocol: 'v1',
+        clusterIpFallback: false,
+        dataplaneUrls: [],
+        dataplanePort: 5555,
+        dataplaneUsername: 'admin',
+        dataplanePassword: '',
+      },
     });
+  });
+
+  it.each([
+    [['--no-manage-haproxy'], {}],
+    [[], { HAIRPIN_MANAGE_HAPROXY: 'false' }],
+  ])('leaves HAProxy alone when told to (%j %j)', (argv, env) => {
+    expect(loadConfig(argv, env).haproxy).toBeUndefined();
+  });
+
+  it('reads the HAProxy settings, the password from the environment, and never logs it', async () => {
+    const config = loadConfig(['--ingress-controller', 'ingress/nginx', '--haproxy-ports', '8080', '--proxy-protocol', 'v2', '--dataplane-url', 'http://127.0.0.1:5555/v3'], {
+      HAIRPIN_DATAPLANE_PASSWORD: 's3cret',
+    });
+    expect(config.haproxy).toMatchObject({ ingressController: { namespace: 'ingress', name: 'nginx' }, ports: [8080], proxyProtocol: 'v2', dataplaneUrls: ['http://127.0.0.1:5555/v3'], dataplanePassword: 's3cret' });
+    const { loggableConfig } = await import('./config.js');
+    expect(JSON.stringify(loggableConfig(config))).not.toContain('s3cret');
   });
 
   it('is frozen', () => {
@@ -52,6 +78,12 @@ describe('loadConfig', () => {
     [['--log-level', 'loud'], 'log-level'],
     [['--ingress-class', 'UPPER'], 'ingress-class'],
     [['--no-such-flag'], 'no-such-flag'],
+    [['--ingress-controller', 'just-a-name'], 'ingress-controller'],
+    [['--haproxy-ports', '80,http'], 'haproxy-ports'],
+    [['--haproxy-ports', '70000'], 'haproxy-ports'],
+    [['--proxy-protocol', 'v3'], 'proxy-protocol'],
+    [['--dataplane-url', 'ftp://x'], 'dataplane-url'],
+    [['--dataplane-port', '0'], 'dataplane-port'],
   ];
 
   it.each(bad)('refuses %j naming --%s', (argv, flag) => {

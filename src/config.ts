@@ -15,6 +15,21 @@ export interface Config {
   readonly logLevel: string;
   readonly once: boolean;
   readonly dryRun: boolean;
+  readonly haproxy: HaproxyConfig | undefined;
+}
+
+/** How the controller finds and configures the hairpin HAProxy replicas (undefined: it does not). */
+export interface HaproxyConfig {
+  /** The ingress controller's Service, whose ready endpoints become HAProxy's servers. */
+  readonly ingressController: { readonly namespace: string; readonly name: string };
+  readonly ports: readonly number[];
+  readonly proxyProtocol: 'v1' | 'v2';
+  readonly clusterIpFallback: boolean;
+  /** Fixed Data Plane API URLs; empty means: discover the pods behind the hairpin Service. */
+  readonly dataplaneUrls: readonly string[];
+  readonly dataplanePort: number;
+  readonly dataplaneUsername: string;
+  readonly dataplanePassword: string;
 }
 
 export class ConfigError extends Error {
@@ -48,6 +63,15 @@ export const FLAGS: readonly Flag[] = [
   { name: 'log-level', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
   { name: 'once', kind: 'boolean', default: 'false', help: 'run one full sync and exit; the exit code says whether it succeeded' },
   { name: 'dry-run', kind: 'boolean', default: 'false', help: 'log the changes a sync would make and write nothing' },
+  { name: 'manage-haproxy', kind: 'boolean', default: 'true', help: 'keep the hairpin HAProxy replicas configured through their Data Plane API' },
+  { name: 'ingress-controller', kind: 'string', default: 'ingress-nginx/ingress-nginx-controller', help: 'NAMESPACE/NAME of the ingress controller Service HAProxy forwards to' },
+  { name: 'haproxy-ports', kind: 'list', default: '80,443', help: 'ports HAProxy listens on, each forwarded to the ingress Service port of the same number' },
+  { name: 'proxy-protocol', kind: 'string', default: 'v1', help: "PROXY protocol version sent to the ingress controller, v1 or v2 (its Service's annotation hairpin-proxy.io/proxy-protocol wins)" },
+  { name: 'clusterip-fallback', kind: 'boolean', default: 'false', help: "with no ready ingress endpoint, send traffic to the Service's ClusterIP" },
+  { name: 'dataplane-url', kind: 'list', default: '', help: 'Data Plane API URLs (e.g. http://10.0.0.5:5555/v3); empty: discover the pods behind the hairpin Service' },
+  { name: 'dataplane-port', kind: 'string', default: '5555', help: "Data Plane API port of discovered pods, when their Service has no port named 'dataplane'" },
+  { name: 'dataplane-username', kind: 'string', default: 'admin', help: 'Data Plane API user' },
+  { name: 'dataplane-password', kind: 'string', default: '', help: 'Data Plane API password (prefer the environment variable)' },
 ];
 
 export function envName(flag: string): string {
@@ -87,7 +111,46 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     logLevel,
     once: raw.get('once') === true,
     dryRun: raw.get('dry-run') === true,
+    haproxy: raw.get('manage-haproxy') === true ? Object.freeze(loadHaproxyConfig(raw)) : undefined,
   });
+}
+
+function loadHaproxyConfig(raw: Map<string, string | boolean | string[]>): HaproxyConfig {
+  const text = (name: string): string => String(raw.get(name) ?? '');
+  const [namespace = '', name = '', ...extra] = text('ingress-controller').split('/');
+  if (!DNS_LABEL.test(namespace) || !DNS_LABEL.test(name) || extra.length > 0) {
+    throw new ConfigError('ingress-controller', `${JSON.stringify(text('ingress-controller'))} is not NAMESPACE/NAME of a Service`);
+  }
+  const ports = (raw.get('haproxy-ports') as string[]).filter((p) => p !== '').map((p) => parsePort('haproxy-ports', p));
+  if (ports.length === 0) throw new ConfigError('haproxy-ports', 'needs at least one port');
+  const proxyProtocol = text('proxy-protocol');
+  if (proxyProtocol !== 'v1' && proxyProtocol !== 'v2') throw new ConfigError('proxy-protocol', `${JSON.stringify(proxyProtocol)} is not v1 or v2`);
+  const dataplaneUrls = (raw.get('dataplane-url') as string[]).filter((u) => u !== '');
+  for (const url of dataplaneUrls) {
+    if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(url)) throw new ConfigError('dataplane-url', `${JSON.stringify(url)} is not an http(s) URL`);
+  }
+  return {
+    ingressController: { namespace, name },
+    ports: Object.freeze([...new Set(ports)]),
+    proxyProtocol,
+    clusterIpFallback: raw.get('clusterip-fallback') === true,
+    dataplaneUrls: Object.freeze(dataplaneUrls),
+    dataplanePort: parsePort('dataplane-port', text('dataplane-port')),
+    dataplaneUsername: text('dataplane-username'),
+    dataplanePassword: text('dataplane-password'),
+  };
+}
+
+function parsePort(flag: string, value: string): number {
+  const port = Number(value);
+  if (!/^\d{1,5}$/.test(value) || port < 1 || port > 65535) throw new ConfigError(flag, `${JSON.stringify(value)} is not a port number`);
+  return port;
+}
+
+/** The config as it may be logged: no secrets. */
+export function loggableConfig(config: Config): unknown {
+  if (!config.haproxy) return config;
+  return { ...config, haproxy: { ...config.haproxy, dataplanePassword: config.haproxy.dataplanePassword ? '<redacted>' : '' } };
 }
 
 /** Flags win over environment variables, which win over defaults. */
@@ -98,6 +161,8 @@ function readFlags(argv: readonly string[], env: Readonly<Record<string, string 
       args: [...argv],
       strict: true,
       allowPositionals: false,
+      // --no-manage-haproxy and the like: booleans that default to true need a way off.
+      allowNegative: true,
       options: Object.fromEntries(FLAGS.map((f) => [f.name, { type: f.kind === 'boolean' ? 'boolean' : 'string', multiple: f.kind === 'list' }])),
     }).values;
   } catch (error) {

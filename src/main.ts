@@ -1,16 +1,20 @@
 import type { Server } from 'node:http';
-import type { Config } from './config.js';
+import { loggableConfig, type Config, type HaproxyConfig } from './config.js';
 import { CorednsSink } from './coredns/sink.js';
+import { DataPlaneClient } from './haproxy/dataplane/client.js';
+import { DEFAULT_HAPROXY_POLICY, type HaproxyPolicy } from './haproxy/desired.js';
+import { discoveredReplicas, fixedReplicas, type Replica } from './haproxy/replicas.js';
+import { HaproxySink } from './haproxy/sink.js';
 import { startHealthServer } from './health.js';
 import { loadKubeConfig, makeApis } from './kube/client.js';
 import { KubeConfigMapStore } from './kube/configmaps.js';
 import { KubeEventRecorder } from './kube/events.js';
 import { waitForSync } from './kube/informer.js';
-import { watchCluster } from './kube/watches.js';
+import { watchCluster, type ClusterWatches } from './kube/watches.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { backoffDelay, WorkQueue } from './queue/index.js';
-import { COREDNS_KEY, Controller } from './reconcile/controller.js';
+import { COREDNS_KEY, Controller, type HaproxyDeps } from './reconcile/controller.js';
 
 const INFORMER_RESTART = { baseMs: 500, maxMs: 30_000, jitter: 0.2 };
 // One cheap key: a short cap means a fixed Corefile or a recovered API server is picked up within
@@ -26,12 +30,24 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
   const store = new KubeConfigMapStore(apis.core, config.corednsNamespace, config.corednsConfigMap);
 
   let queue: WorkQueue<string> | undefined;
-  const watches = watchCluster(kubeConfig, apis, { namespace: config.corednsNamespace, name: config.corednsConfigMap }, {
-    log,
-    onChange: () => queue?.add(COREDNS_KEY),
-    restartDelayMs: (attempt) => backoffDelay(attempt, INFORMER_RESTART, Math.random),
-  });
-  const controller = new Controller({
+  const hairpinService = { namespace: config.targetNamespace, name: config.targetService };
+  const watches = watchCluster(
+    kubeConfig,
+    apis,
+    {
+      coredns: { namespace: config.corednsNamespace, name: config.corednsConfigMap },
+      ...(config.haproxy ? { haproxy: { ingressController: config.haproxy.ingressController, hairpinService } } : {}),
+    },
+    {
+      log,
+      onChange: (scope) => {
+        const keys = scope === 'coredns' ? [COREDNS_KEY] : controller.haproxyKeys();
+        for (const key of keys) queue?.add(key);
+      },
+      restartDelayMs: (attempt) => backoffDelay(attempt, INFORMER_RESTART, Math.random),
+    },
+  );
+  const controller: Controller = new Controller({
     snapshot: watches.snapshot,
     policy: {
       ingressClasses: config.ingressClasses,
@@ -43,6 +59,7 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     log,
     metrics,
     dryRun: config.dryRun,
+    ...(config.haproxy ? { haproxy: haproxyDeps(config.haproxy, watches, log) } : {}),
   });
 
   const server: Server | undefined = config.listenAddress
@@ -52,7 +69,7 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
         registry: metrics.registry,
       })
     : undefined;
-  log.info({ config }, 'starting hairpin-proxy controller');
+  log.info({ config: loggableConfig(config) }, 'starting hairpin-proxy controller');
   for (const informer of watches.all) informer.start();
   try {
     // Never plan from a partial cache: a missing Ingress would look like a host to remove.
@@ -89,4 +106,33 @@ async function syncOnce(controller: Controller, log: Logger): Promise<number> {
     log.error({ err: error }, 'the one-off sync failed');
     return 1;
   }
+}
+
+function haproxyDeps(config: HaproxyConfig, watches: ClusterWatches, log: Logger): HaproxyDeps {
+  const policy: HaproxyPolicy = { ...DEFAULT_HAPROXY_POLICY, ports: config.ports, proxyProtocol: config.proxyProtocol, clusterIpFallback: config.clusterIpFallback };
+  const sinks = new Map<string, HaproxySink>();
+  return {
+    policy,
+    target: watches.ingressTarget,
+    replicas: (): readonly Replica[] => {
+      const replicas = config.dataplaneUrls.length > 0 ? fixedReplicas(config.dataplaneUrls) : discoveredReplicas(watches.hairpinSlices(), config.dataplanePort);
+      // A pod that is gone keeps no client.
+      for (const url of sinks.keys()) if (!replicas.some((r) => r.url === url)) sinks.delete(url);
+      return replicas;
+    },
+    sinkFor: (replica) => {
+      let sink = sinks.get(replica.url);
+      if (!sink) {
+        const client = new DataPlaneClient({
+          baseURL: replica.url,
+          username: config.dataplaneUsername,
+          password: config.dataplanePassword,
+          onRetry: ({ method, path, attempt, delayMs, error }) => log.debug({ replica: replica.url, method, path, attempt, delayMs, err: error }, 'retrying a Data Plane API call'),
+        });
+        sink = new HaproxySink(client);
+        sinks.set(replica.url, sink);
+      }
+      return sink;
+    },
+  };
 }

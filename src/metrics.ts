@@ -33,6 +33,12 @@ export function createMetrics() {
       registers: [registry],
     }),
     routes: new Gauge({ name: 'hairpin_proxy_routes', help: 'Hosts currently routed to the hairpin proxy', registers: [registry] }),
+    haproxyUpdates: new Counter({
+      name: 'hairpin_proxy_haproxy_updates_total',
+      help: 'HAProxy syncs that changed something: kind="runtime" (no reload) or "reload"',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     skippedHosts: new Gauge({ name: 'hairpin_proxy_skipped_hosts', help: 'Ingress hosts refused as invalid', registers: [registry] }),
   };
 }

@@ -1,4 +1,4 @@
-import { CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 
 /** An explicit kubeconfig file, else in-cluster credentials, else ~/.kube/config and $KUBECONFIG. */
 export function loadKubeConfig(path: string | undefined): KubeConfig {
@@ -11,8 +11,13 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
 export interface KubeApis {
   readonly core: CoreV1Api;
   readonly networking: NetworkingV1Api;
+  readonly discovery: DiscoveryV1Api;
 }
 
 export function makeApis(kubeConfig: KubeConfig): KubeApis {
-  return { core: kubeConfig.makeApiClient(CoreV1Api), networking: kubeConfig.makeApiClient(NetworkingV1Api) };
+  return {
+    core: kubeConfig.makeApiClient(CoreV1Api),
+    networking: kubeConfig.makeApiClient(NetworkingV1Api),
+    discovery: kubeConfig.makeApiClient(DiscoveryV1Api),
+  };
 }

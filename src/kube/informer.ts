@@ -8,6 +8,7 @@ export interface InformerSpec<T extends KubernetesObject> {
   readonly path: string;
   readonly list: () => Promise<KubernetesListObject<T>>;
   readonly fieldSelector?: string;
+  readonly labelSelector?: string;
 }
 
 export interface InformerOptions {
@@ -39,7 +40,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       options.log.info({ informer: spec.name, items: result.items.length, resourceVersion: result.metadata?.resourceVersion }, 'informer listed');
       return result;
     };
-    this.listWatch = new ListWatch<T>(spec.path, new Watch(kubeConfig), list, false, undefined, spec.fieldSelector);
+    this.listWatch = new ListWatch<T>(spec.path, new Watch(kubeConfig), list, false, spec.labelSelector, spec.fieldSelector);
     for (const verb of ['add', 'update', 'delete'] as const) {
       this.listWatch.on(verb, () => {
         this.failures = 0;

@@ -1,0 +1,79 @@
+import { describe, expect, it } from '@jest/globals';
+import { DEFAULT_HAPROXY_POLICY, desiredHaproxy, PROXY_PROTOCOL_ANNOTATION, type EndpointSliceLike, type ServiceLike } from './desired.js';
+
+const service = (annotations: Record<string, string> = {}, clusterIP = '10.96.0.10'): ServiceLike => ({
+  metadata: { name: 'ingress-nginx-controller', namespace: 'ingress-nginx', annotations },
+  spec: { clusterIP, ports: [{ name: 'http', port: 80, protocol: 'TCP' }, { name: 'https', port: 443, protocol: 'TCP' }] },
+});
+
+const slice = (endpoints: Array<{ ip: string; ready?: boolean }>, ports = [{ name: 'http', port: 8080 }, { name: 'https', port: 8443 }]): EndpointSliceLike => ({
+  addressType: 'IPv4',
+  ports,
+  endpoints: endpoints.map(({ ip, ready }) => ({ addresses: [ip], ...(ready === undefined ? {} : { conditions: { ready } }) })),
+});
+
+describe('desiredHaproxy', () => {
+  it('listens on each port and forwards it to the Service port of that number, through its target port', () => {
+    const desired = desiredHaproxy({ service: service(), slices: [slice([{ ip: '10.1.0.2' }, { ip: '10.1.0.1' }])] }, DEFAULT_HAPROXY_POLICY);
+    expect(desired.frontends).toEqual([
+      { name: 'hairpin_frontend_80', port: 80, backend: 'hairpin_ingress_80' },
+      { name: 'hairpin_frontend_443', port: 443, backend: 'hairpin_ingress_443' },
+    ]);
+    expect(desired.backends.map((b) => [b.name, b.endpoints])).toEqual([
+      ['hairpin_ingress_80', [{ address: '10.1.0.1', port: 8080 }, { address: '10.1.0.2', port: 8080 }]],
+      ['hairpin_ingress_443', [{ address: '10.1.0.1', port: 8443 }, { address: '10.1.0.2', port: 8443 }]],
+    ]);
+    expect(desired.warnings).toEqual([]);
+  });
+
+  it.each([
+    ['ready: true', true, 1],
+    ['ready unset (Kubernetes means ready)', undefined, 1],
+    ['ready: false', false, 0],
+  ])('an endpoint with %s is served: %s', (_what, ready, count) => {
+    const desired = desiredHaproxy({ service: service(), slices: [slice([{ ip: '10.1.0.1', ...(ready === undefined ? {} : { ready }) }])] }, DEFAULT_HAPROXY_POLICY);
+    expect(desired.backends[0]?.endpoints).toHaveLength(count);
+  });
+
+  it('merges slices and drops duplicates', () => {
+    const desired = desiredHaproxy({ service: service(), slices: [slice([{ ip: '10.1.0.1' }]), slice([{ ip: '10.1.0.1' }, { ip: '10.1.0.3' }])] }, DEFAULT_HAPROXY_POLICY);
+    expect(desired.backends[0]?.endpoints.map((e) => e.address)).toEqual(['10.1.0.1', '10.1.0.3']);
+  });
+
+  it.each([
+    [{}, 'v1', 'v1'],
+    [{}, 'v2', 'v2'],
+    [{ [PROXY_PROTOCOL_ANNOTATION]: 'v2' }, 'v1', 'v2'],
+    [{ [PROXY_PROTOCOL_ANNOTATION]: 'v1' }, 'v2', 'v1'],
+  ] as const)('annotations %j with default %s send PROXY %s', (annotations, fallback, expected) => {
+    const desired = desiredHaproxy({ service: service(annotations), slices: [] }, { ...DEFAULT_HAPROXY_POLICY, proxyProtocol: fallback });
+    expect(desired.backends.every((b) => b.proxyProtocol === expected)).toBe(true);
+  });
+
+  it('warns about an annotation it cannot use, and keeps the default', () => {
+    const desired = desiredHaproxy({ service: service({ [PROXY_PROTOCOL_ANNOTATION]: 'v3' }), slices: [] }, DEFAULT_HAPROXY_POLICY);
+    expect(desired.backends[0]?.proxyProtocol).toBe('v1');
+    expect(desired.warnings.join('\n')).toMatch(/not v1 or v2/);
+  });
+
+  it.each([
+    ['no Service', undefined, [], /does not exist/],
+    ['no matching Service port', { ...service(), spec: { ports: [{ name: 'http', port: 8000 }] } }, [], /no TCP port 80/],
+    ['no ready endpoint', service(), [slice([{ ip: '10.1.0.1', ready: false }])], /no ready endpoint/],
+  ])('keeps the structure but has no servers with %s', (_what, svc, slices, warning) => {
+    const desired = desiredHaproxy({ service: svc, slices }, DEFAULT_HAPROXY_POLICY);
+    expect(desired.frontends).toHaveLength(2);
+    expect(desired.backends.every((b) => b.endpoints.length === 0)).toBe(true);
+    expect(desired.warnings.join('\n')).toMatch(warning);
+  });
+
+  it('falls back to the ClusterIP when asked and nothing is ready', () => {
+    const desired = desiredHaproxy({ service: service(), slices: [] }, { ...DEFAULT_HAPROXY_POLICY, clusterIpFallback: true });
+    expect(desired.backends[0]?.endpoints).toEqual([{ address: '10.96.0.10', port: 80 }]);
+  });
+
+  it('never falls back to a headless Service', () => {
+    const desired = desiredHaproxy({ service: service({}, 'None'), slices: [] }, { ...DEFAULT_HAPROXY_POLICY, clusterIpFallback: true });
+    expect(desired.backends[0]?.endpoints).toEqual([]);
+  });
+});

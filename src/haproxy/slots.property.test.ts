@@ -1,0 +1,74 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import type { Server } from './dataplane/models.js';
+import type { Endpoint } from './desired.js';
+import { planSlots, slotName } from './slots.js';
+
+const template = { 'send-proxy': 'enabled', check: 'enabled' } as const;
+const endpoint = fc.record({ address: fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', 'fd00::5'), port: fc.constantFrom(80, 8080) });
+const endpoints = fc.uniqueArray(endpoint, { selector: (e) => `${e.address}|${e.port}`, maxLength: 6 });
+
+/** Applies a plan's changes to the live servers, as the Data Plane API would. */
+function apply(live: readonly Server[], desired: readonly Endpoint[]): Server[] {
+  const byName = new Map(live.map((s) => [s.name, s]));
+  for (const change of planSlots(live, desired, template).changes) byName.set(change.server.name, change.server);
+  return [...byName.values()];
+}
+
+const serving = (servers: readonly Server[]) => servers.filter((s) => s.maintenance !== 'enabled').map((s) => `${s.address}|${s.port}`).sort();
+const wanted = (desired: readonly Endpoint[]) => desired.map((e) => `${e.address}|${e.port}`).sort();
+
+describe('planSlots', () => {
+  it('after any sequence of endpoint sets, exactly the current endpoints are in service', () => {
+    fc.assert(
+      fc.property(fc.array(endpoints, { minLength: 1, maxLength: 8 }), (history) => {
+        let live: Server[] = [];
+        for (const desired of history) {
+          live = apply(live, desired);
+          expect(serving(live)).toEqual(wanted(desired));
+        }
+      }),
+    );
+  });
+
+  it('never deletes a slot, and grows only to the largest endpoint count seen', () => {
+    fc.assert(
+      fc.property(fc.array(endpoints, { minLength: 1, maxLength: 8 }), (history) => {
+        let live: Server[] = [];
+        let most = 0;
+        for (const desired of history) {
+          const before = new Set(live.map((s) => s.name));
+          live = apply(live, desired);
+          most = Math.max(most, desired.length);
+          expect([...before].every((name) => live.some((s) => s.name === name))).toBe(true);
+          expect(live.length).toBe(most);
+        }
+      }),
+    );
+  });
+
+  it('is a no-op when nothing changed', () => {
+    fc.assert(
+      fc.property(endpoints, (desired) => {
+        const live = apply([], desired);
+        expect(planSlots(live, desired, template).changes).toEqual([]);
+      }),
+    );
+  });
+
+  it.each([
+    ['a new endpoint takes a free slot rather than a new one', ['10.0.0.1', '10.0.0.2'], ['10.0.0.1', '10.0.0.3'], [['update', slotName(2), '10.0.0.3']]],
+    ['a vanished endpoint is parked in maintenance', ['10.0.0.1', '10.0.0.2'], ['10.0.0.1'], [['update', slotName(2), '10.0.0.2']]],
+    ['more endpoints than slots adds servers', ['10.0.0.1'], ['10.0.0.1', '10.0.0.2'], [['add', slotName(2), '10.0.0.2']]],
+  ])('%s', (_what, before, after, expected) => {
+    const live = apply([], before.map((address) => ({ address, port: 80 })));
+    const { changes } = planSlots(live, after.map((address) => ({ address, port: 80 })), template);
+    expect(changes.map((c) => [c.op, c.server.name, c.server.address])).toEqual(expected);
+  });
+
+  it('switches a parked slot back on when its endpoint returns, without moving it', () => {
+    const live = apply(apply([], [{ address: '10.0.0.1', port: 80 }, { address: '10.0.0.2', port: 80 }]), [{ address: '10.0.0.2', port: 80 }]);
+    const { changes } = planSlots(live, [{ address: '10.0.0.1', port: 80 }, { address: '10.0.0.2', port: 80 }], template);
+    expect(changes).toEqual([expect.objectContaining({ op: 'update', server: expect.objectContaining({ name: slotName(1), address: '10.0.0.1', maintenance: 'disabled' }) })]);
+  });
+});

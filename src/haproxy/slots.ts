@@ -1,0 +1,96 @@
+import type { Endpoint } from './desired.js';
+import type { Server } from './dataplane/models.js';
+
+/** A server write that HAProxy applies through its runtime API, without a reload. */
+export type ServerChange =
+  | { readonly op: 'add'; readonly server: Server; readonly reason: string }
+  | { readonly op: 'update'; readonly server: Server; readonly reason: string };
+
+export interface SlotPlan {
+  /** The backend's servers once the changes are applied, in slot order. */
+  readonly servers: readonly Server[];
+  readonly changes: readonly ServerChange[];
+}
+
+/**
+ * Endpoints live in numbered server slots, as haproxytech's ingress controller does it, because
+ * that keeps endpoint churn off the reload path: the Data Plane API changes a server's address or
+ * maintenance state and adds a server through the runtime socket, but removes one only by
+ * reloading. So a vanished endpoint's slot goes into maintenance and is reused by the next new
+ * endpoint; slots are added when there are more endpoints than slots, and never deleted here.
+ *
+ * Pure. `template` holds the settings every slot shares (PROXY protocol, health checks); a slot
+ * whose settings differ from it is not this function's business (the backend is replaced).
+ */
+export function planSlots(live: readonly Server[], desired: readonly Endpoint[], template: Omit<Server, 'name' | 'address' | 'port'>): SlotPlan {
+  const wanted = new Map(desired.map((endpoint) => [keyOf(endpoint), endpoint]));
+  const slots = [...live].sort(bySlotOrder);
+  const result = new Map<string, Server>(slots.map((server) => [server.name, server]));
+  const changes: ServerChange[] = [];
+  const free: Server[] = [];
+
+  for (const server of slots) {
+    const key = keyOf(server);
+    if (!inMaintenance(server) && wanted.has(key)) wanted.delete(key);
+    else free.push(server);
+  }
+  // A slot in maintenance that still holds a returning endpoint only needs to be switched on.
+  for (const server of [...free]) {
+    const endpoint = wanted.get(keyOf(server));
+    if (!endpoint) continue;
+    wanted.delete(keyOf(server));
+    free.splice(free.indexOf(server), 1);
+    set(server, endpoint, `endpoint ${keyOf(endpoint)} is ready again`);
+  }
+  for (const server of free) {
+    const endpoint = wanted.values().next().value;
+    if (endpoint) {
+      wanted.delete(keyOf(endpoint));
+      set(server, endpoint, `endpoint ${keyOf(endpoint)} takes the free slot of ${keyOf(server)}`);
+    } else if (!inMaintenance(server)) {
+      const parked = { ...server, maintenance: 'enabled' as const };
+      result.set(server.name, parked);
+      changes.push({ op: 'update', server: parked, reason: `endpoint ${keyOf(server)} is gone` });
+    }
+  }
+  let next = 1;
+  for (const endpoint of wanted.values()) {
+    while (result.has(slotName(next))) next += 1;
+    const server: Server = { ...template, name: slotName(next), address: endpoint.address, port: endpoint.port, maintenance: 'disabled' };
+    result.set(server.name, server);
+    changes.push({ op: 'add', server, reason: `new endpoint ${keyOf(endpoint)}` });
+  }
+  return { servers: [...result.values()].sort(bySlotOrder), changes };
+
+  function set(server: Server, endpoint: Endpoint, reason: string): void {
+    const updated: Server = { ...server, address: endpoint.address, port: endpoint.port, maintenance: 'disabled' };
+    result.set(server.name, updated);
+    changes.push({ op: 'update', server: updated, reason });
+  }
+}
+
+/** The servers of a backend created from scratch: one slot per endpoint, all in service. */
+export function freshSlots(desired: readonly Endpoint[], template: Omit<Server, 'name' | 'address' | 'port'>): Server[] {
+  return planSlots([], desired, template).servers.slice();
+}
+
+export function slotName(index: number): string {
+  return `slot${index}`;
+}
+
+function slotIndex(name: string): number {
+  const match = /^slot(\d+)$/.exec(name);
+  return match ? Number(match[1]) : Number.MAX_SAFE_INTEGER;
+}
+
+function bySlotOrder(a: Server, b: Server): number {
+  return slotIndex(a.name) - slotIndex(b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+}
+
+function inMaintenance(server: Server): boolean {
+  return server.maintenance === 'enabled';
+}
+
+function keyOf(endpoint: { address: string; port?: number | null }): string {
+  return endpoint.address.includes(':') ? `[${endpoint.address}]:${endpoint.port ?? ''}` : `${endpoint.address}:${endpoint.port ?? ''}`;
+}
