@@ -3,6 +3,10 @@ import type { Snapshot } from '../plan/routes.js';
 import { anIngress } from '../testing/builders.js';
 import { captureLogger, FakeConfigMapStore, FakeEventRecorder } from '../testing/fakes.js';
 import { CorednsSink } from '../coredns/sink.js';
+import { DEFAULT_HAPROXY_POLICY } from '../haproxy/desired.js';
+import type { Replica } from '../haproxy/replicas.js';
+import { HaproxySink } from '../haproxy/sink.js';
+import { FakeDataPlane } from '../testing/fake-dataplane.js';
 import { COREDNS_KEY, Controller } from './controller.js';
 
 const corefile = '.:53 {\n    errors\n    kubernetes cluster.local in-addr.arpa ip6.arpa\n    forward . /etc/resolv.conf\n}\n';
@@ -77,5 +81,54 @@ describe('Controller', () => {
   it('fails loudly on an unknown key', async () => {
     const { controller } = setup({ ingresses: [], ingressClasses: [] });
     await expect(controller.sync('nonsense')).rejects.toThrow(/unknown sync key/);
+  });
+});
+
+describe('Controller with the hairpin HAProxy', () => {
+  const service = { metadata: { name: 'ingress-nginx-controller' }, spec: { ports: [{ name: 'http', port: 80 }] } };
+  const slice = (ips: string[]) => ({ ports: [{ name: 'http', port: 80 }], endpoints: ips.map((ip) => ({ addresses: [ip] })) });
+
+  function setupHaproxy() {
+    const { log } = captureLogger();
+    const api = new FakeDataPlane();
+    let replicas: Replica[] = [{ key: 'haproxy/http://10.0.0.9:5555/v3', url: 'http://10.0.0.9:5555/v3' }];
+    let ips = ['10.1.0.1'];
+    const controller = new Controller({
+      snapshot: () => ({ ingresses: [], ingressClasses: [] }),
+      policy: { ingressClasses: [], target, clusterDomain: 'cluster.local' },
+      coredns: new CorednsSink(new FakeConfigMapStore({ Corefile: corefile }), 'Corefile', new FakeEventRecorder()),
+      events: new FakeEventRecorder(),
+      log,
+      dryRun: false,
+      haproxy: {
+        policy: { ...DEFAULT_HAPROXY_POLICY, ports: [80] },
+        target: () => ({ service, slices: [slice(ips)] }),
+        replicas: () => replicas,
+        sinkFor: () => new HaproxySink(api),
+      },
+    });
+    return { api, controller, setReplicas: (next: Replica[]) => (replicas = next), setIps: (next: string[]) => (ips = next) };
+  }
+
+  it('has one key per replica besides the CoreDNS key', () => {
+    const { controller } = setupHaproxy();
+    expect(controller.keys()).toEqual([COREDNS_KEY, 'haproxy/http://10.0.0.9:5555/v3']);
+    expect(controller.haproxyKeys()).toEqual(['haproxy/http://10.0.0.9:5555/v3']);
+  });
+
+  it('configures a replica, then follows its endpoints without reloading', async () => {
+    const { api, controller, setIps } = setupHaproxy();
+    const [, key = ''] = controller.keys();
+    expect((await controller.sync(key)).outcome.action).toBe('reload');
+    setIps(['10.1.0.2']);
+    expect((await controller.sync(key)).outcome.action).toBe('runtime');
+    expect(api.reloads).toBe(1);
+  });
+
+  it('treats a key whose replica went away as done', async () => {
+    const { controller, setReplicas } = setupHaproxy();
+    const [, key = ''] = controller.keys();
+    setReplicas([]);
+    expect((await controller.sync(key)).outcome.action).toBe('replica-gone');
   });
 });
