@@ -65,7 +65,7 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
   const server: Server | undefined = config.listenAddress
     ? await startHealthServer(config.listenAddress.host, config.listenAddress.port, {
         live: () => true,
-        ready: () => watches.all.every((informer) => informer.hasSynced()) && controller.hasSyncedAll(),
+        ready: () => watches.all.every((informer) => informer.hasSynced()) && controller.hasSyncedDns(),
         registry: metrics.registry,
       })
     : undefined;

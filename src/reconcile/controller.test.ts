@@ -34,7 +34,7 @@ describe('Controller', () => {
     const result = await controller.sync(COREDNS_KEY);
     expect(result.outcome.action).toBe('updated');
     expect(store.data?.Corefile).toContain('shop');
-    expect(controller.hasSyncedAll()).toBe(true);
+    expect(controller.hasSyncedDns()).toBe(true);
   });
 
   it('follows the Ingresses: removing the last one restores the original Corefile exactly', async () => {

@@ -50,9 +50,12 @@ export class Controller {
     return this.deps.haproxy?.replicas().map((replica) => replica.key) ?? [];
   }
 
-  /** True once every key has synced successfully at least once. */
-  hasSyncedAll(): boolean {
-    return this.keys().every((key) => this.succeeded.has(key));
+  /**
+   * True once the Corefile has been synced: what readiness means. A broken HAProxy replica shows
+   * in its own metrics and logs; it must not take the controller itself out of service.
+   */
+  hasSyncedDns(): boolean {
+    return this.succeeded.has(COREDNS_KEY);
   }
 
   async sync(key: string): Promise<SyncResult> {

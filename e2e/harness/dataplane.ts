@@ -1,0 +1,124 @@
+/**
+ * A real HAProxy 2.6 (master-worker) with the real Data Plane API v3 beside it, configured as
+ * src/haproxy/dataplane/README.md describes, optionally inside a network namespace.
+ */
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { DataPlaneClient, type DataPlaneClientOptions } from '../../src/haproxy/dataplane/client.js';
+import { dataplaneConfigYaml, haproxyBaseConfig, reloadScript } from '../../src/haproxy/dataplane/local-config.js';
+import { freePort } from './ports.js';
+import { startProcess, waitFor, type ManagedProcess } from './processes.js';
+import { toolPath } from './tools.js';
+
+export const DATAPLANE_USER = 'admin';
+export const DATAPLANE_PASSWORD = 'local-test';
+
+export interface DataplaneOptions {
+  readonly tmpDir: string;
+  /** Distinguishes several instances in one suite (process and directory names). */
+  readonly name?: string;
+  /** Run both processes in this namespace; the API then listens on `host`. */
+  readonly netns?: string;
+  /** Address the API listens on (default 127.0.0.1). */
+  readonly host?: string;
+}
+
+export interface LocalDataplane {
+  /** The API root, e.g. http://127.0.0.1:40123/v3. */
+  readonly url: string;
+  readonly haproxy: ManagedProcess;
+  readonly api: ManagedProcess;
+  client(overrides?: Partial<DataPlaneClientOptions>): DataPlaneClient;
+  /** PID of HAProxy's current worker: it changes on every reload and on nothing else. */
+  workerPid(): Promise<number>;
+  /** The master's reload counter ("show proc"): how many reloads HAProxy has done. */
+  reloads(): Promise<number>;
+}
+
+/**
+ * The binaries it needs, or why they cannot be had here: suites skip with that reason. The Data
+ * Plane API is the one a machine may lack (its Go modules are not on every module proxy).
+ */
+export async function dataplaneTools(): Promise<{ ok: true; haproxy: string; dataplaneapi: string } | { ok: false; reason: string }> {
+  const [haproxy, dataplaneapi, socat] = await Promise.allSettled([toolPath('haproxy'), toolPath('dataplaneapi'), toolPath('socat')]);
+  if (haproxy.status === 'fulfilled' && dataplaneapi.status === 'fulfilled' && socat.status === 'fulfilled') {
+    return { ok: true, haproxy: haproxy.value, dataplaneapi: dataplaneapi.value };
+  }
+  const reasons = [haproxy, dataplaneapi, socat].flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));
+  return { ok: false, reason: reasons.join('; ') };
+}
+
+/** HAProxy first: the API waits for the runtime socket at start-up and works without it otherwise. */
+export async function startDataplane(options: DataplaneOptions): Promise<LocalDataplane> {
+  const tools = await dataplaneTools();
+  if (!tools.ok) throw new Error(`cannot start HAProxy + Data Plane API: ${tools.reason}`);
+  const name = options.name ?? 'hairpin';
+  const dir = join(options.tmpDir, `dataplane-${name}`);
+  mkdirSync(dir, { recursive: true });
+  const paths = {
+    config: join(dir, 'haproxy.cfg'),
+    runtime: join(dir, 'runtime.sock'),
+    master: join(dir, 'master.sock'),
+    reload: join(dir, 'reload.sh'),
+    yaml: join(dir, 'dataplaneapi.yaml'),
+  };
+  const host = options.host ?? '127.0.0.1';
+  const port = await freePort();
+  writeFileSync(paths.config, haproxyBaseConfig({ runtimeSocket: paths.runtime }));
+  writeFileSync(paths.reload, reloadScript({ masterSocket: paths.master }));
+  chmodSync(paths.reload, 0o755);
+  writeFileSync(
+    paths.yaml,
+    dataplaneConfigYaml({
+      host,
+      port,
+      username: DATAPLANE_USER,
+      password: DATAPLANE_PASSWORD,
+      configFile: paths.config,
+      haproxyBin: tools.haproxy,
+      reloadScriptPath: paths.reload,
+      stateDir: join(dir, 'state'),
+    }),
+  );
+  const netns = options.netns ? { netns: options.netns } : {};
+  const haproxy = startProcess({ name: `haproxy-${name}`, command: tools.haproxy, args: ['-W', '-S', paths.master, '-f', paths.config], logDir: options.tmpDir, ...netns });
+  await waitFor(() => existsSync(paths.runtime), { timeoutMs: 10_000, what: 'the HAProxy runtime socket' });
+  const api = startProcess({ name: `dataplaneapi-${name}`, command: tools.dataplaneapi, args: ['-f', paths.yaml], logDir: options.tmpDir, ...netns });
+  const url = `http://${host}:${port}/v3`;
+  const client = (overrides: Partial<DataPlaneClientOptions> = {}) =>
+    new DataPlaneClient({ baseURL: url, username: DATAPLANE_USER, password: DATAPLANE_PASSWORD, timeoutMs: 5_000, baseDelayMs: 50, reloadPollMs: 100, ...overrides });
+  const probe = client({ maxAttempts: 1, timeoutMs: 1_000 });
+  await waitFor(() => probe.info().then(() => true, () => false), { timeoutMs: 30_000, what: 'the Data Plane API to answer' });
+  const showProc = () => masterCommand(paths.master, 'show proc');
+  return {
+    url,
+    haproxy,
+    api,
+    client,
+    workerPid: async () => {
+      // The first line under "# workers" is the current worker.
+      const lines = (await showProc()).split('\n');
+      const pid = Number(lines[lines.indexOf('# workers') + 1]?.split(/\s+/)[0]);
+      if (!Number.isInteger(pid)) throw new Error(`no worker in "show proc":\n${lines.join('\n')}`);
+      return pid;
+    },
+    reloads: async () => {
+      // "<pid> master <reloads> [failed: <n>] <uptime> <version>"
+      const master = (await showProc()).split('\n').find((line) => /^\d+\s+master\s/.test(line));
+      const count = Number(master?.split(/\s+/)[2]);
+      if (!Number.isInteger(count)) throw new Error(`no master line in "show proc": ${String(master)}`);
+      return count;
+    },
+  };
+}
+
+function masterCommand(socketPath: string, command: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    const socket = createConnection(socketPath, () => socket.end(`${command}\n`));
+    socket.on('data', (chunk) => (out += chunk.toString()));
+    socket.on('end', () => resolve(out));
+    socket.on('error', reject);
+  });
+}

@@ -1,0 +1,63 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** The repository root (this file is e2e/harness/tools.ts). */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Names hack/tools knows (see `hack/tools help`). */
+export type ToolName =
+  | 'kube-apiserver'
+  | 'etcd'
+  | 'coredns'
+  | 'dataplaneapi'
+  | 'kubectl'
+  | 'haproxy'
+  | 'nginx'
+  | 'pebble'
+  | 'pebble-challtestsrv'
+  | 'dig'
+  | 'ip'
+  | 'iptables'
+  | 'openssl'
+  | 'socat'
+  | 'curl'
+  | 'wrk';
+
+/** HAIRPIN_TOOL_KUBE_APISERVER etc.: an explicit binary wins over hack/tools (and is the memo). */
+export function toolEnvName(name: ToolName): string {
+  return `HAIRPIN_TOOL_${name.toUpperCase().replaceAll('-', '_')}`;
+}
+
+const pending = new Map<ToolName, Promise<string>>();
+
+/**
+ * The absolute path of a tool: `hack/tools path NAME`, once per name (it installs or builds the
+ * tool on a fresh machine, which can take minutes: global-setup.ts warms the cache first). The
+ * answer is kept in process.env so later test files and child processes reuse it.
+ */
+export function toolPath(name: ToolName): Promise<string> {
+  const override = process.env[toolEnvName(name)];
+  if (override) return Promise.resolve(override);
+  let found = pending.get(name);
+  if (!found) {
+    found = run(join(REPO_ROOT, 'hack/tools'), ['path', name], { maxBuffer: 1 << 20, timeout: 30 * 60_000 }).then(
+      ({ stdout }) => {
+        const path = stdout.trim().split('\n').at(-1) ?? '';
+        if (!path.startsWith('/')) throw new Error(`hack/tools path ${name} printed ${JSON.stringify(stdout)}`);
+        process.env[toolEnvName(name)] = path;
+        return path;
+      },
+      (error: { code?: number; stderr?: string; message: string }) => {
+        pending.delete(name);
+        const why = error.code === 3 ? 'not obtainable on this machine' : 'failed';
+        throw new Error(`hack/tools path ${name} ${why} (exit ${error.code}): ${(error.stderr ?? error.message).trim().slice(-2000)}`);
+      },
+    );
+    pending.set(name, found);
+  }
+  return found;
+}

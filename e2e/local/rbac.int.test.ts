@@ -1,0 +1,128 @@
+/**
+ * Least privilege, proven against a real apiserver with RBAC on: the controller does its whole
+ * job as system:serviceaccount:hairpin-proxy:hairpin-proxy bound only by deploy/base/rbac.yaml
+ * (every suite runs it that way; this one also checks that no request was refused), and
+ * `kubectl auth can-i` shows what that identity can and cannot do. deploy/base passes a
+ * server-side dry run, and its namespace really enforces the restricted Pod Security Standard.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  blockMentions,
+  cleanupAll,
+  CONTROLLER_USER,
+  ingress,
+  makeTmpDir,
+  markerBlock,
+  readCorefile,
+  seedCluster,
+  startControlPlane,
+  startController,
+  waitFor,
+  withLogs,
+  type ControlPlane,
+  type ControllerProcess,
+} from '../harness/index.js';
+
+let plane: ControlPlane;
+let controller: ControllerProcess;
+
+beforeAll(
+  withLogs(async () => {
+    const tmpDir = makeTmpDir('rbac');
+    plane = await startControlPlane({ tmpDir, audit: true });
+    await seedCluster(plane); // applies deploy/base/rbac.yaml and nothing else that grants anything
+    await plane.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } });
+    controller = await startController({ controlPlane: plane, tmpDir });
+  }),
+  120_000,
+);
+
+afterAll(() => cleanupAll(), 60_000);
+
+/** `kubectl auth can-i … --as=<controller>`: true for "yes" (exit 0), false for "no" (exit 1). */
+async function controllerCan(...args: string[]): Promise<boolean> {
+  const { code, stdout, stderr } = await plane.kubectl(['auth', 'can-i', ...args, `--as=${CONTROLLER_USER}`], { allowFail: true });
+  if (code !== 0 && code !== 1) throw new Error(`kubectl auth can-i ${args.join(' ')} exited ${code}: ${stderr}`);
+  expect(stdout.trim()).toBe(code === 0 ? 'yes' : 'no');
+  return code === 0;
+}
+
+describe('the controller identity', () => {
+  it(
+    'does its whole job with deploy/base/rbac.yaml, and nothing it asks for is refused',
+    withLogs(async () => {
+      await plane.apply(ingress({ name: 'shop', namespace: 'team-a', hosts: ['shop.example.com'] }));
+      await waitFor(async () => blockMentions(markerBlock(await readCorefile(plane)), 'shop.example.com'), {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+        what: 'shop.example.com to be routed by the controller under its own identity',
+      });
+
+      const requests = plane.auditEvents().filter((e) => e.user.username === CONTROLLER_USER);
+      const verbs = new Set(requests.map((e) => `${e.verb} ${e.objectRef?.resource ?? '?'}`));
+      // It listed and watched what it needs, and wrote the ConfigMap and an Event.
+      for (const expected of ['list ingresses', 'watch ingresses', 'list ingressclasses', 'list configmaps', 'watch configmaps', 'patch configmaps', 'create events']) {
+        expect(verbs).toContain(expected);
+      }
+      const refused = requests.filter((e) => e.responseStatus?.code === 401 || e.responseStatus?.code === 403);
+      expect(refused.map((e) => `${e.verb} ${e.requestURI} → ${e.responseStatus?.code}`)).toEqual([]);
+      expect(controller.logs().filter((line) => /forbidden/i.test(JSON.stringify(line)))).toEqual([]);
+    }),
+  );
+
+  it(
+    'can edit the CoreDNS ConfigMap and read what it watches',
+    withLogs(async () => {
+      for (const verb of ['get', 'update', 'patch']) expect(await controllerCan(verb, 'configmaps/coredns', '-n', 'kube-system')).toBe(true);
+      for (const verb of ['list', 'watch']) expect(await controllerCan(verb, 'ingresses.networking.k8s.io', '--all-namespaces')).toBe(true);
+      expect(await controllerCan('watch', 'ingressclasses.networking.k8s.io')).toBe(true);
+      expect(await controllerCan('watch', 'endpointslices.discovery.k8s.io', '--all-namespaces')).toBe(true);
+      expect(await controllerCan('watch', 'services', '--all-namespaces')).toBe(true);
+      expect(await controllerCan('create', 'events', '-n', 'team-a')).toBe(true);
+      expect(await controllerCan('create', 'events.events.k8s.io', '-n', 'kube-system')).toBe(true);
+    }),
+  );
+
+  it(
+    'cannot touch any other ConfigMap, read Secrets, or change Ingresses',
+    withLogs(async () => {
+      expect(await controllerCan('update', 'configmaps/kube-proxy', '-n', 'kube-system')).toBe(false);
+      expect(await controllerCan('get', 'configmaps/kube-proxy', '-n', 'kube-system')).toBe(false);
+      expect(await controllerCan('list', 'configmaps', '-n', 'kube-system')).toBe(false); // only by name
+      expect(await controllerCan('update', 'configmaps/coredns', '-n', 'default')).toBe(false);
+      expect(await controllerCan('delete', 'configmaps/coredns', '-n', 'kube-system')).toBe(false);
+      expect(await controllerCan('create', 'configmaps', '-n', 'kube-system')).toBe(false);
+      expect(await controllerCan('get', 'secrets', '-n', 'kube-system')).toBe(false);
+      expect(await controllerCan('list', 'secrets', '--all-namespaces')).toBe(false);
+      expect(await controllerCan('update', 'ingresses.networking.k8s.io', '-n', 'team-a')).toBe(false);
+      expect(await controllerCan('patch', 'ingresses.networking.k8s.io/status', '-n', 'team-a')).toBe(false);
+      expect(await controllerCan('get', 'ingresses.networking.k8s.io', '-n', 'team-a')).toBe(false); // list/watch only
+      expect(await controllerCan('list', 'events', '-n', 'kube-system')).toBe(false);
+    }),
+  );
+});
+
+describe('deploy/base', () => {
+  it(
+    'passes a server-side dry run, and its namespace enforces the restricted Pod Security Standard',
+    withLogs(async () => {
+      const dryRun = await plane.kubectl(['apply', '--dry-run=server', '-k', 'deploy/base']);
+      for (const object of ['namespace/hairpin-proxy', 'serviceaccount/hairpin-proxy', 'clusterrole.rbac.authorization.k8s.io/hairpin-proxy', 'role.rbac.authorization.k8s.io/hairpin-proxy-coredns']) {
+        expect(dryRun.stdout).toContain(object);
+      }
+      expect(dryRun.stdout).toContain('(server dry run)');
+
+      // Applied for real, the namespace label makes PodSecurity admission refuse a privileged Pod.
+      await plane.kubectl(['apply', '-k', 'deploy/base']);
+      const privileged = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'privileged', namespace: 'hairpin-proxy' },
+        spec: { containers: [{ name: 'c', image: 'example.invalid/c', securityContext: { privileged: true } }] },
+      };
+      const refused = await plane.kubectl(['create', '--dry-run=server', '-f', '-'], { input: privileged, allowFail: true });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/violates PodSecurity "restricted/);
+    }),
+  );
+});
