@@ -47,6 +47,19 @@ describe('planSlots', () => {
     );
   });
 
+  it('never leaves a moment with fewer servers in service than both the old and the new set have', () => {
+    fc.assert(
+      fc.property(endpoints, endpoints, (before, after) => {
+        let live = apply([], before);
+        const floor = Math.min(before.length, after.length);
+        for (const change of planSlots(live, after, template).changes) {
+          live = live.filter((s) => s.name !== change.server.name).concat(change.server);
+          expect(serving(live).length).toBeGreaterThanOrEqual(floor);
+        }
+      }),
+    );
+  });
+
   it('is a no-op when nothing changed', () => {
     fc.assert(
       fc.property(endpoints, (desired) => {
@@ -59,7 +72,7 @@ describe('planSlots', () => {
   it.each([
     ['a new endpoint takes a free slot rather than a new one', ['10.0.0.1', '10.0.0.2'], ['10.0.0.1', '10.0.0.3'], [['update', slotName(2), '10.0.0.3']]],
     ['a vanished endpoint is parked in maintenance', ['10.0.0.1', '10.0.0.2'], ['10.0.0.1'], [['update', slotName(2), '10.0.0.2']]],
-    ['more endpoints than slots adds servers', ['10.0.0.1'], ['10.0.0.1', '10.0.0.2'], [['add', slotName(2), '10.0.0.2']]],
+    ['more endpoints than slots adds a parked server, then switches it on', ['10.0.0.1'], ['10.0.0.1', '10.0.0.2'], [['add', slotName(2), '10.0.0.2'], ['update', slotName(2), '10.0.0.2']]],
   ])('%s', (_what, before, after, expected) => {
     const live = apply([], before.map((address) => ({ address, port: 80 })));
     const { changes } = planSlots(live, after.map((address) => ({ address, port: 80 })), template);

@@ -27,6 +27,8 @@ export function planSlots(live: readonly Server[], desired: readonly Endpoint[],
   const slots = [...live].sort(bySlotOrder);
   const result = new Map<string, Server>(slots.map((server) => [server.name, server]));
   const changes: ServerChange[] = [];
+  // Parked last: taking servers out before the new ones are in would leave moments with none.
+  const parks: ServerChange[] = [];
   const free: Server[] = [];
 
   for (const server of slots) {
@@ -50,7 +52,7 @@ export function planSlots(live: readonly Server[], desired: readonly Endpoint[],
     } else if (!inMaintenance(server)) {
       const parked = { ...server, maintenance: 'enabled' as const };
       result.set(server.name, parked);
-      changes.push({ op: 'update', server: parked, reason: `endpoint ${keyOf(server)} is gone` });
+      parks.push({ op: 'update', server: parked, reason: `endpoint ${keyOf(server)} is gone` });
     }
   }
   let next = 1;
@@ -58,9 +60,12 @@ export function planSlots(live: readonly Server[], desired: readonly Endpoint[],
     while (result.has(slotName(next))) next += 1;
     const server: Server = { ...template, name: slotName(next), address: endpoint.address, port: endpoint.port, maintenance: 'disabled' };
     result.set(server.name, server);
-    changes.push({ op: 'add', server, reason: `new endpoint ${keyOf(endpoint)}` });
+    // HAProxy 2.6 counts a server added at runtime as up but leaves it out of the load-balancing
+    // rotation until it leaves maintenance: add it parked, then switch it on.
+    changes.push({ op: 'add', server: { ...server, maintenance: 'enabled' }, reason: `new endpoint ${keyOf(endpoint)}` });
+    changes.push({ op: 'update', server, reason: `new endpoint ${keyOf(endpoint)} joins the rotation` });
   }
-  return { servers: [...result.values()].sort(bySlotOrder), changes };
+  return { servers: [...result.values()].sort(bySlotOrder), changes: [...changes, ...parks] };
 
   function set(server: Server, endpoint: Endpoint, reason: string): void {
     const updated: Server = { ...server, address: endpoint.address, port: endpoint.port, maintenance: 'disabled' };
