@@ -1,0 +1,115 @@
+/**
+ * The ingress controller: a real nginx configured the way ingress-nginx renders an Ingress with
+ * `use-proxy-protocol: "true"`. Every listener requires a PROXY header, so a bare connection (the
+ * kube-proxy short-circuit) is closed without a response. For the test host it serves
+ * /.well-known/acme-challenge/<token>, which in a cluster is the path cert-manager's solver
+ * Ingress routes to its acmesolver pod; here present() writes the answer into nginx's root.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startProcess, toolPath, type ManagedProcess, type Netns } from '../harness/index.js';
+import { selfSignedCertificate, type KeyPair } from './certs.js';
+import { waitForTcp } from './wait.js';
+
+export interface IngressNginxOptions {
+  readonly netns: Netns;
+  readonly tmpDir: string;
+  readonly address: string;
+  readonly host: string;
+}
+
+export interface IngressNginx {
+  readonly process: ManagedProcess;
+  readonly address: string;
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  /** Serves keyAuthorization at http://<host>/.well-known/acme-challenge/<token>. */
+  present(token: string, keyAuthorization: string): void;
+  /** The last line of nginx's output (access and error log) matching pattern. */
+  lastLogLine(pattern: RegExp): string | undefined;
+}
+
+export const INGRESS_HTTP_PORT = 80;
+export const INGRESS_HTTPS_PORT = 443;
+/** What the test host's application answers on `/`. */
+export const APP_BODY = 'hello from the app behind the Ingress\n';
+
+export function nginxConfig(options: { dir: string; address: string; host: string; defaultCertificate: KeyPair }): string {
+  const { dir, address, host, defaultCertificate } = options;
+  const listen = [`listen ${address}:${INGRESS_HTTP_PORT} proxy_protocol`, `listen ${address}:${INGRESS_HTTPS_PORT} ssl proxy_protocol`];
+  return `# ingress-nginx with use-proxy-protocol: "true", reduced to one Ingress and cert-manager's solver path.
+# Workers run as root only because the test's temp dir is private to root.
+user root;
+worker_processes 1;
+daemon off;
+pid ${join(dir, 'nginx.pid')};
+events { worker_connections 256; }
+http {
+    client_body_temp_path ${join(dir, 'client_body')};
+    proxy_temp_path ${join(dir, 'proxy')};
+    fastcgi_temp_path ${join(dir, 'fastcgi')};
+    uwsgi_temp_path ${join(dir, 'uwsgi')};
+    scgi_temp_path ${join(dir, 'scgi')};
+    # As ingress-nginx does with use-proxy-protocol: the client address comes from the PROXY header.
+    real_ip_header proxy_protocol;
+    set_real_ip_from 0.0.0.0/0;
+    log_format proxied 'client=$proxy_protocol_addr peer=$realip_remote_addr host=$host "$request" $status';
+    access_log /dev/stdout proxied;
+    ssl_certificate ${defaultCertificate.certPath};
+    ssl_certificate_key ${defaultCertificate.keyPath};
+
+    # The default backend: hosts no Ingress names.
+    server {
+        ${listen.map((l) => `${l} default_server;`).join('\n        ')}
+        server_name _;
+        return 404 "default backend - 404\\n";
+    }
+
+    server {
+        ${listen.map((l) => `${l};`).join('\n        ')}
+        server_name ${host};
+        location /.well-known/acme-challenge/ {
+            root ${join(dir, 'www')};
+            default_type text/plain;
+        }
+        location / {
+            default_type text/plain;
+            return 200 ${JSON.stringify(APP_BODY)};
+        }
+    }
+}
+`;
+}
+
+export async function startIngressNginx(options: IngressNginxOptions): Promise<IngressNginx> {
+  const dir = join(options.tmpDir, 'ingress-nginx');
+  const challengeDir = join(dir, 'www', '.well-known', 'acme-challenge');
+  mkdirSync(challengeDir, { recursive: true });
+  // ingress-nginx's "Kubernetes Ingress Controller Fake Certificate" for hosts without a secret.
+  const defaultCertificate = await selfSignedCertificate(dir, 'ingress-fake-certificate', [`DNS:${options.host}`]);
+  const config = join(dir, 'nginx.conf');
+  writeFileSync(config, nginxConfig({ dir, address: options.address, host: options.host, defaultCertificate }));
+  const nginx = startProcess({
+    name: 'ingress-nginx',
+    command: await toolPath('nginx'),
+    args: ['-e', 'stderr', '-p', dir, '-c', config],
+    logDir: options.tmpDir,
+    netns: options.netns.name,
+  });
+  for (const port of [INGRESS_HTTP_PORT, INGRESS_HTTPS_PORT]) {
+    await waitForTcp({ netns: options.netns.name, address: options.address, port }, 'ingress-nginx');
+  }
+  return {
+    process: nginx,
+    address: options.address,
+    httpPort: INGRESS_HTTP_PORT,
+    httpsPort: INGRESS_HTTPS_PORT,
+    present(token, keyAuthorization) {
+      if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new Error(`not an ACME token: ${JSON.stringify(token)}`);
+      writeFileSync(join(challengeDir, token), keyAuthorization);
+    },
+    lastLogLine(pattern) {
+      return readFileSync(nginx.logPath, 'utf8').split('\n').findLast((line) => pattern.test(line));
+    },
+  };
+}
