@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBuilt } from './build.js';
+import { DATAPLANE_PASSWORD } from './dataplane.js';
 import type { ControlPlane } from './controlplane.js';
 import { freePort } from './ports.js';
 import { startProcess, waitFor, type ManagedProcess } from './processes.js';
@@ -80,6 +81,8 @@ export async function startController(options: ControllerOptions): Promise<Contr
     ],
     logDir: tmpDir,
     cwd: REPO_ROOT,
+    // The harness's Data Plane APIs all share one test password (dataplane.ts).
+    env: { HAIRPIN_DATAPLANE_PASSWORD: DATAPLANE_PASSWORD },
   });
   const base = `http://127.0.0.1:${port}`;
 

@@ -4,6 +4,7 @@
  * It stops by itself; `stop` ends it early.
  */
 import { request } from 'node:http';
+import { connect } from 'node:net';
 
 export interface LoadOptions {
   readonly host: string;
@@ -14,6 +15,8 @@ export interface LoadOptions {
   readonly timeoutMs?: number;
   /** Set to end the run before the budget is spent. */
   readonly stop?: AbortSignal;
+  /** Send a PROXY v1 line first, as a load balancer would: for talking to nginx directly. */
+  readonly proxyHeader?: boolean;
 }
 
 export interface LoadResult {
@@ -53,7 +56,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 function get(options: LoadOptions): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: options.host, port: options.port, path: options.path ?? '/', agent: false, timeout: options.timeoutMs ?? 5_000 },
+      {
+        host: options.host,
+        port: options.port,
+        path: options.path ?? '/',
+        agent: false,
+        timeout: options.timeoutMs ?? 5_000,
+        ...(options.proxyHeader ? { createConnection: () => withProxyHeader(options.host, options.port) } : {}),
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -66,4 +76,12 @@ function get(options: LoadOptions): Promise<string> {
     req.on('error', reject);
     req.end();
   });
+}
+
+function withProxyHeader(host: string, port: number) {
+  const socket = connect(port, host);
+  // Written before http.request queues its bytes, so the header goes first. The source fields are
+  // the client's claim, as a load balancer's would be; nginx reads them, it does not check them.
+  socket.write(`PROXY TCP4 127.0.0.1 ${host} 40000 ${port}\r\n`);
+  return socket;
 }

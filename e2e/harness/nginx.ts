@@ -13,6 +13,8 @@ import { toolPath } from './tools.js';
 export interface Listener {
   readonly address: string;
   readonly port: number;
+  /** Default true. A plain listener serves the same answers to clients that send no PROXY line. */
+  readonly proxyProtocol?: boolean;
 }
 
 export interface ProxyProtocolNginx {
@@ -26,7 +28,7 @@ export function parseAnswer(body: string): { servedBy: string; client: string } 
   return match ? { servedBy: match[1] ?? '', client: match[2] ?? '' } : undefined;
 }
 
-export async function startProxyProtocolNginx(options: { tmpDir: string; name: string; listeners: readonly Listener[] }): Promise<ProxyProtocolNginx> {
+export async function startProxyProtocolNginx(options: { tmpDir: string; name: string; listeners: readonly Listener[]; netns?: string }): Promise<ProxyProtocolNginx> {
   const dir = join(options.tmpDir, `nginx-${options.name}`);
   for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub), { recursive: true });
   const config = join(dir, 'nginx.conf');
@@ -47,7 +49,7 @@ http {
     scgi_temp_path ${join(dir, 'scgi')};
     access_log off;
     server {
-${options.listeners.map((l) => `        listen ${l.address}:${l.port} proxy_protocol;`).join('\n')}
+${options.listeners.map((l) => `        listen ${l.address}:${l.port}${l.proxyProtocol === false ? '' : ' proxy_protocol'};`).join('\n')}
         location / {
             default_type text/plain;
             return 200 "served-by=$server_addr:$server_port client=$proxy_protocol_addr\\n";
@@ -56,7 +58,7 @@ ${options.listeners.map((l) => `        listen ${l.address}:${l.port} proxy_prot
 }
 `,
   );
-  const process = startProcess({ name: `nginx-${options.name}`, command: await toolPath('nginx'), args: ['-e', 'stderr', '-c', config], logDir: options.tmpDir });
+  const process = startProcess({ name: `nginx-${options.name}`, command: await toolPath('nginx'), args: ['-e', 'stderr', '-c', config], logDir: options.tmpDir, ...(options.netns ? { netns: options.netns } : {}) });
   for (const listener of options.listeners) {
     await waitFor(() => canConnect(listener), { timeoutMs: 10_000, what: `nginx listening on ${listener.address}:${listener.port}` });
   }
