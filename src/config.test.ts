@@ -66,6 +66,12 @@ describe('loadConfig', () => {
     expect(loadConfig([], { HAIRPIN_INGRESS_CLASS: 'nginx, public' }).ingressClasses).toEqual(['nginx', 'public']);
   });
 
+  it('reads comma-separated lists from the command line too, repeated or not', () => {
+    expect(loadConfig(['--haproxy-ports', '80,443'], {}).haproxy?.ports).toEqual([80, 443]);
+    expect(loadConfig(['--haproxy-ports', '80', '--haproxy-ports', '8443,9443'], {}).haproxy?.ports).toEqual([80, 8443, 9443]);
+    expect(loadConfig(['--ingress-class', 'nginx,public'], {}).ingressClasses).toEqual(['nginx', 'public']);
+  });
+
   const bad: ReadonlyArray<[argv: string[], flag: string]> = [
     [['--target-service', 'Not_A_Name'], 'target-service'],
     [['--target-namespace', ''], 'target-namespace'],

@@ -182,7 +182,8 @@ function readFlags(argv: readonly string[], env: Readonly<Record<string, string 
 function coerce(flag: Flag, value: string | boolean | string[]): string | boolean | string[] {
   switch (flag.kind) {
     case 'list':
-      return Array.isArray(value) ? value : String(value).split(',').map((v) => v.trim());
+      // Repeated flags and comma-separated values both work, from the command line and the environment.
+      return (Array.isArray(value) ? value : [String(value)]).flatMap((v) => v.split(',')).map((v) => v.trim());
     case 'boolean':
       if (typeof value === 'boolean') return value;
       if (!['true', 'false', '1', '0', ''].includes(value as string)) throw new ConfigError(flag.name, `${JSON.stringify(value)} is not true or false`);
