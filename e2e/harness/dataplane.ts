@@ -2,14 +2,15 @@
  * A real HAProxy 2.6 (master-worker) with the real Data Plane API v3 beside it, configured as
  * src/haproxy/dataplane/README.md describes, optionally inside a network namespace.
  */
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { DataPlaneClient, type DataPlaneClientOptions } from '../../src/haproxy/dataplane/client.js';
 import { dataplaneConfigYaml, haproxyBaseConfig, reloadScript } from '../../src/haproxy/dataplane/local-config.js';
 import { freePort } from './ports.js';
 import { startProcess, waitFor, type ManagedProcess } from './processes.js';
-import { toolPath } from './tools.js';
+import { toolPath, type ToolName } from './tools.js';
 
 export const DATAPLANE_USER = 'admin';
 export const DATAPLANE_PASSWORD = 'local-test';
@@ -22,6 +23,12 @@ export interface DataplaneOptions {
   readonly netns?: string;
   /** Address the API listens on (default 127.0.0.1). */
   readonly host?: string;
+  /**
+   * For an API this process cannot reach where it listens (inside `netns`): called with that
+   * address before the first request, it makes the API reachable (a relay, say) and returns the
+   * address to use from here instead. `url` and client() use the returned one.
+   */
+  readonly reachVia?: (listening: { host: string; port: number }) => Promise<{ host: string; port: number }>;
 }
 
 export interface LocalDataplane {
@@ -41,12 +48,24 @@ export interface LocalDataplane {
  * Plane API is the one a machine may lack (its Go modules are not on every module proxy).
  */
 export async function dataplaneTools(): Promise<{ ok: true; haproxy: string; dataplaneapi: string } | { ok: false; reason: string }> {
-  const [haproxy, dataplaneapi, socat] = await Promise.allSettled([toolPath('haproxy'), toolPath('dataplaneapi'), toolPath('socat')]);
+  const [haproxy, dataplaneapi, socat] = await Promise.allSettled([runnable('haproxy'), runnable('dataplaneapi'), runnable('socat')]);
   if (haproxy.status === 'fulfilled' && dataplaneapi.status === 'fulfilled' && socat.status === 'fulfilled') {
     return { ok: true, haproxy: haproxy.value, dataplaneapi: dataplaneapi.value };
   }
-  const reasons = [haproxy, dataplaneapi, socat].flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));
+  const reasons = [haproxy, dataplaneapi, socat].flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
   return { ok: false, reason: reasons.join('; ') };
+}
+
+/**
+ * toolPath() takes an override (HAIRPIN_TOOL_DATAPLANEAPI=…) as given: a path to nothing must
+ * read as "not available here", not as a process that fails to start later.
+ */
+async function runnable(name: ToolName): Promise<string> {
+  const path = await toolPath(name);
+  const file = await stat(path).catch(() => undefined);
+  const executable = file?.isFile() === true && (await access(path, constants.X_OK).then(() => true, () => false));
+  if (!executable) throw new Error(`${name}: ${path} is not an executable file`);
+  return path;
 }
 
 /** HAProxy first: the API waits for the runtime socket at start-up and works without it otherwise. */
@@ -85,7 +104,8 @@ export async function startDataplane(options: DataplaneOptions): Promise<LocalDa
   const haproxy = startProcess({ name: `haproxy-${name}`, command: tools.haproxy, args: ['-W', '-S', paths.master, '-f', paths.config], logDir: options.tmpDir, ...netns });
   await waitFor(() => existsSync(paths.runtime), { timeoutMs: 10_000, what: 'the HAProxy runtime socket' });
   const api = startProcess({ name: `dataplaneapi-${name}`, command: tools.dataplaneapi, args: ['-f', paths.yaml], logDir: options.tmpDir, ...netns });
-  const url = `http://${host}:${port}/v3`;
+  const reached = options.reachVia ? await options.reachVia({ host, port }) : { host, port };
+  const url = `http://${reached.host}:${reached.port}/v3`;
   const client = (overrides: Partial<DataPlaneClientOptions> = {}) =>
     new DataPlaneClient({ baseURL: url, username: DATAPLANE_USER, password: DATAPLANE_PASSWORD, timeoutMs: 5_000, baseDelayMs: 50, reloadPollMs: 100, ...overrides });
   const probe = client({ maxAttempts: 1, timeoutMs: 1_000 });

@@ -1,17 +1,26 @@
 /**
  * The demo's story as a test (e2e/story/story.ts): without hairpin-proxy cert-manager's
  * self-check fails with EOF and no certificate is issued (the negative control); with it the
- * self-check passes and pebble issues one; uninstall restores the Corefile and nothing is left.
- * Needs root and network namespaces; skipped, saying why, without them.
+ * controller configures the empty hairpin HAProxy through its Data Plane API, the self-check
+ * passes and pebble issues a certificate; uninstall restores the Corefile and nothing is left.
+ * Needs root and network namespaces; skipped, saying why, without them. Without the Data Plane
+ * API binary the story runs a static hairpin HAProxy, and the test checks that it says so.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { canUseNetns, cleanupAll, HAIRPIN_CLUSTER_IP, withLogs } from '../harness/index.js';
+import { canUseNetns, cleanupAll, dataplaneTools, HAIRPIN_CLUSTER_IP, withLogs } from '../harness/index.js';
 import { runStory, type StoryResult } from '../story/story.js';
 import { ADDRESSES } from '../story/topology.js';
 
 const netns = await canUseNetns();
 if (!netns.ok) console.warn(`story integration test skipped: ${netns.reason}`);
 const describeWithNetns = netns.ok ? describe : describe.skip;
+// The story makes the same check to choose its hairpin HAProxy (hairpin-haproxy.ts).
+const dataplane = await dataplaneTools();
+if (netns.ok && !dataplane.ok) {
+  console.warn(`story integration test: "the controller configured HAProxy" skipped, the story uses a static hairpin HAProxy: ${dataplane.reason}`);
+}
+const withDataplaneApi = dataplane.ok ? it : it.skip;
+const withoutDataplaneApi = dataplane.ok ? it.skip : it;
 
 let result: StoryResult;
 const narration: string[] = [];
@@ -54,6 +63,23 @@ describeWithNetns('the hairpin story: cert-manager behind a PROXY-protocol load 
     expect(after.certificate_names).toBe('DNS:shop.example.test');
     expect(after.certificate_chain_verified).toBe(true);
     expect(after.seconds_to_certificate).toBeLessThan(60);
+  });
+
+  withDataplaneApi('with hairpin-proxy: the controller configured the empty hairpin HAProxy through its Data Plane API, in one reload', () => {
+    const after = result.with_controller;
+    expect(after.haproxy_configured_by).toBe('dataplane-api');
+    const nginx = ADDRESSES.ingressNginxPod;
+    expect(after.haproxy_routes).toBe(`:80 -> ${nginx}:80 send-proxy, :443 -> ${nginx}:443 send-proxy`);
+    expect(after.haproxy_reloads).toBe(1);
+    expect(after.seconds_to_haproxy).toBeLessThan(after.seconds_to_certificate);
+    expect(narration.join('\n')).toMatch(/Hairpin HAProxy: started EMPTY/);
+  });
+
+  withoutDataplaneApi('without the Data Plane API: the story says the hairpin HAProxy is static, and why', () => {
+    const after = result.with_controller;
+    expect(after.haproxy_configured_by).toMatch(/^static config \(.+\)$/);
+    expect(after.seconds_to_haproxy).toBeNull();
+    expect(narration.join('\n')).toMatch(/Hairpin HAProxy: STATIC configuration .* --no-manage-haproxy/);
   });
 
   it('uninstall restores the Corefile byte for byte and nothing is left running', () => {

@@ -4,11 +4,22 @@
  * ingress controller pod, and the application's Ingress for the test host.
  */
 import { ingress, readCorefile, writeCorefile, type ControlPlane } from '../harness/index.js';
+import { INGRESS_HTTP_PORT, INGRESS_HTTPS_PORT } from './ingress-nginx.js';
 
 export const INGRESS_NAMESPACE = 'ingress-nginx';
 export const INGRESS_SERVICE = 'ingress-nginx-controller';
 export const INGRESS_CLASS = 'nginx';
 export const APP_NAMESPACE = 'shop';
+
+/**
+ * The ingress-nginx Service's ports, each to the nginx listener of the same number. The hairpin
+ * HAProxy listens on exactly these (the controller's --haproxy-ports: port P forwards to the
+ * Service port numbered P), and the hairpin Service (seed.ts) exposes the same 80 and 443.
+ */
+export const INGRESS_SERVICE_PORTS = [
+  { name: 'http', port: INGRESS_HTTP_PORT, protocol: 'TCP' },
+  { name: 'https', port: INGRESS_HTTPS_PORT, protocol: 'TCP' },
+] as const;
 
 export interface ClusterObjectsOptions {
   readonly host: string;
@@ -17,10 +28,6 @@ export interface ClusterObjectsOptions {
 }
 
 export async function applyClusterObjects(plane: ControlPlane, options: ClusterObjectsOptions): Promise<void> {
-  const ports = [
-    { name: 'http', port: 80, protocol: 'TCP' },
-    { name: 'https', port: 443, protocol: 'TCP' },
-  ];
   await plane.apply([
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: INGRESS_NAMESPACE } },
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: APP_NAMESPACE } },
@@ -37,7 +44,7 @@ export async function applyClusterObjects(plane: ControlPlane, options: ClusterO
       spec: {
         type: 'LoadBalancer',
         selector: { 'app.kubernetes.io/name': 'ingress-nginx' },
-        ports: ports.map((p) => ({ ...p, targetPort: p.port })),
+        ports: INGRESS_SERVICE_PORTS.map((p) => ({ ...p, targetPort: p.port })),
       },
     },
     {
@@ -51,7 +58,7 @@ export async function applyClusterObjects(plane: ControlPlane, options: ClusterO
       },
       addressType: 'IPv4',
       endpoints: [{ addresses: [options.ingressControllerPodIp], conditions: { ready: true } }],
-      ports,
+      ports: INGRESS_SERVICE_PORTS,
     },
     ingress({ name: 'shop', namespace: APP_NAMESPACE, hosts: [options.host], tlsHosts: [options.host], ingressClassName: INGRESS_CLASS }),
   ]);

@@ -28,10 +28,15 @@ function summary(result: StoryResult): string {
   return [
     // cert-manager's message ends with the cause: "…: EOF".
     `Without hairpin-proxy: self-check ${before.self_check} (${before.self_check_error?.split(': ').at(-1) ?? 'no error'}), certificate ${before.certificate}.`,
-    `With hairpin-proxy: self-check ${after.self_check}, certificate ${after.certificate} ${after.seconds_to_certificate}s after the controller started.`,
+    `With hairpin-proxy: hairpin HAProxy ${haproxySummary(after)}; self-check ${after.self_check}, certificate ${after.certificate} ${after.seconds_to_certificate}s after the controller started.`,
     `Uninstall: Corefile ${result.cleanup.corefile_restored ? 'restored byte for byte' : 'NOT restored'}; ` +
       `${result.cleanup.processes_left} processes and ${result.cleanup.namespaces_left} namespaces left. Total ${result.total_seconds}s.`,
   ].join('\n');
+}
+
+function haproxySummary(after: StoryResult['with_controller']): string {
+  if (after.haproxy_configured_by !== 'dataplane-api') return `from a ${after.haproxy_configured_by}`;
+  return `configured by the controller through its Data Plane API ${after.seconds_to_haproxy}s after it started (${after.haproxy_routes})`;
 }
 
 let interrupted = false;

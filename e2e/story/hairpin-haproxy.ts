@@ -3,12 +3,16 @@
  * in-cluster traffic that CoreDNS now sends to the Service and forwards it to the ingress
  * controller with the PROXY header the controller requires.
  *
- * For now a static configuration; later the controller configures it through the HAProxy Data
- * Plane API, and only this function changes.
+ * As in a cluster, it starts empty and the controller configures it through the Data Plane API
+ * (hairpin-dataplane.ts). A machine may lack the Data Plane API binary (hack/tools cannot always
+ * build it); there the story still runs, with the static configuration below, the one the
+ * controller would write, and the controller only rewrites DNS (--no-manage-haproxy). The story
+ * says which of the two it is.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startProcess, toolPath, type ManagedProcess, type Netns } from '../harness/index.js';
+import { dataplaneTools, startProcess, toolPath, type ManagedProcess, type Netns } from '../harness/index.js';
+import { startManagedHairpinHaproxy, type HairpinRoute, type ManagedHairpinHaproxy } from './hairpin-dataplane.js';
 import type { Backend } from './load-balancer.js';
 import { waitForTcp } from './wait.js';
 
@@ -18,6 +22,28 @@ export interface HairpinHaproxyOptions {
   /** The pod address it listens on (the Service's endpoint). */
   readonly address: string;
   readonly ingressController: Backend;
+}
+
+export interface StaticHairpinHaproxy {
+  readonly kind: 'static';
+  /** Why the Data Plane API is not used: what dataplaneTools() reported. */
+  readonly reason: string;
+  readonly process: ManagedProcess;
+  /** What the static configuration forwards, in readRoutes()'s terms. */
+  readonly routes: readonly HairpinRoute[];
+}
+
+export type HairpinHaproxy = ManagedHairpinHaproxy | StaticHairpinHaproxy;
+
+export async function startHairpinHaproxy(options: HairpinHaproxyOptions): Promise<HairpinHaproxy> {
+  const tools = await dataplaneTools();
+  return tools.ok ? startManagedHairpinHaproxy(options) : startStaticHairpinHaproxy(options, oneLine(tools.reason));
+}
+
+/** hack/tools's reason can span lines (its stderr): the story prints it on one. */
+function oneLine(text: string, max = 300): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
 export function hairpinHaproxyConfig(options: { address: string; ingressController: Backend }): string {
@@ -49,7 +75,7 @@ backend ingress-https
 `;
 }
 
-export async function startHairpinHaproxy(options: HairpinHaproxyOptions): Promise<ManagedProcess> {
+async function startStaticHairpinHaproxy(options: HairpinHaproxyOptions, reason: string): Promise<StaticHairpinHaproxy> {
   const config = join(options.tmpDir, 'hairpin-haproxy.cfg');
   writeFileSync(config, hairpinHaproxyConfig(options));
   const haproxy = startProcess({
@@ -60,5 +86,10 @@ export async function startHairpinHaproxy(options: HairpinHaproxyOptions): Promi
     netns: options.netns.name,
   });
   await waitForTcp({ netns: options.netns.name, address: options.address, port: 80 }, 'the hairpin HAProxy');
-  return haproxy;
+  const { address, httpPort, httpsPort } = options.ingressController;
+  const route = (port: number, serverPort: number): HairpinRoute => ({
+    port,
+    servers: [{ address, port: serverPort, proxyHeader: 'send-proxy', serving: true }],
+  });
+  return { kind: 'static', reason, process: haproxy, routes: [route(80, httpPort), route(443, httpsPort)] };
 }

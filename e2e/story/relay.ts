@@ -6,6 +6,7 @@
  *  - CoreDNS stays on root loopback because its `kubernetes` plugin needs the local
  *    kube-apiserver, which listens there; pods reach it at the kube-dns ClusterIP through a wire.
  *  - acme-client runs in this Node process (root) and reaches pebble in the internet namespace.
+ *  - the controller reaches the hairpin pod's Data Plane API (hairpin-dataplane.ts).
  * A veth into the root namespace would do the same with routes and addresses on the machine's own
  * network; a relay touches nothing but loopback. It carries TCP only: hence `use-vc` in the pod's
  * resolv.conf and `force_tcp` on CoreDNS's upstream.
@@ -50,10 +51,11 @@ ${sections.join('\n')}
 `;
 }
 
-export async function startRelay(tmpDir: string, wires: readonly Wire[]): Promise<ManagedProcess> {
-  const config = join(tmpDir, 'relay.cfg');
+/** `name` tells relays apart (process, log and config file) where one must start before another. */
+export async function startRelay(tmpDir: string, wires: readonly Wire[], name = 'relay'): Promise<ManagedProcess> {
+  const config = join(tmpDir, `${name}.cfg`);
   writeFileSync(config, relayConfig(wires));
-  const relay = startProcess({ name: 'relay', command: await toolPath('haproxy'), args: ['-db', '-f', config], logDir: tmpDir });
+  const relay = startProcess({ name, command: await toolPath('haproxy'), args: ['-db', '-f', config], logDir: tmpDir });
   for (const { name, listen } of wires) await waitForTcp(listen, `relay ${name}`);
   return relay;
 }

@@ -3,7 +3,8 @@
  *  1. without hairpin-proxy: the challenge URL works from the internet, fails from inside the
  *     cluster (kube-proxy's short-circuit skips the PROXY header), cert-manager's self-check fails
  *     and no certificate is issued;
- *  2. with the controller: the Corefile gains our block, the host resolves to the hairpin
+ *  2. with the controller: the Corefile gains our block, the controller configures the hairpin
+ *     HAProxy (empty until then) through its Data Plane API, the host resolves to the hairpin
  *     Service, the self-check passes, pebble validates through the load balancer, a certificate
  *     is issued;
  *  3. `hairpin-proxy uninstall` restores the Corefile byte for byte, and everything is torn down.
@@ -34,13 +35,15 @@ import {
 } from '../harness/index.js';
 import { AcmeOrder, addPublicARecord, PEBBLE_PORTS, startPebble, type Pebble } from './acme.js';
 import { applyClusterObjects, INGRESS_CLASS, INGRESS_NAMESPACE, INGRESS_SERVICE, setUpstreamResolver } from './cluster-objects.js';
-import { startHairpinHaproxy } from './hairpin-haproxy.js';
+import { startHairpinHaproxy, type HairpinHaproxy } from './hairpin-haproxy.js';
+import { awaitHairpinConfigured, controllerHaproxyFlags, HAIRPIN_PORTS, introduceHairpin, type HairpinOutcome } from './hairpin-steps.js';
 import { describeHttp, httpGet } from './http-get.js';
 import { startIngressNginx, type IngressNginx } from './ingress-nginx.js';
 import { startLoadBalancer } from './load-balancer.js';
 import { startRelay, type Wire } from './relay.js';
 import { runOk } from './run.js';
 import { CERT_MANAGER_SELF_CHECK, challengeUrl, runSelfCheck, type SelfCheckRequest, type SelfCheckResult } from './self-check.js';
+import { StoryError } from './story-error.js';
 import { addKubeProxyRules, addLocalAddress, ADDRESSES, createTopology, writePodResolvConf, type Topology } from './topology.js';
 
 export const TEST_HOST = 'shop.example.test';
@@ -70,7 +73,7 @@ export interface StoryResult {
     readonly order_status: string;
     readonly seconds: number;
   };
-  readonly with_controller: {
+  readonly with_controller: HairpinOutcome & {
     readonly corefile_rule: string;
     readonly seconds_to_corefile: number;
     readonly in_cluster_dns: string;
@@ -93,18 +96,11 @@ export interface StoryResult {
   readonly total_seconds: number;
 }
 
-/** The story could not be told: a step did not turn out as it must (with what was seen). */
-export class StoryError extends Error {
-  constructor(step: string, detail: string) {
-    super(`${step}: ${detail}`);
-    this.name = 'StoryError';
-  }
-}
-
 interface Stage {
   readonly plane: ControlPlane;
   readonly topology: Topology;
   readonly nginx: IngressNginx;
+  readonly hairpin: HairpinHaproxy;
   readonly pebble: Pebble;
   /** The Corefile before hairpin-proxy, as the ConfigMap holds it. */
   readonly corefileBefore: string;
@@ -131,7 +127,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
 
 async function setUp(say: StoryOptions['say']): Promise<Stage> {
   const tmpDir = makeTmpDir('story');
-  say('Setting up: kube-apiserver + etcd, network namespaces (node, hairpin, pod, internet), CoreDNS, ingress-nginx, load balancer, pebble');
+  say('Setting up: kube-apiserver + etcd, network namespaces (node, hairpin, pod, internet), CoreDNS, ingress-nginx, load balancer, hairpin HAProxy, pebble');
   const [relayPorts, topology] = await Promise.all([freePorts(4), createTopology()]);
   const [acmePort, acmeManagementPort, dnsManagementPort, publicDnsPort] = relayPorts as [number, number, number, number];
 
@@ -150,11 +146,11 @@ async function setUp(say: StoryOptions['say']): Promise<Stage> {
     const nginx = await startIngressNginx({ netns: topology.node, tmpDir, address: ADDRESSES.ingressNginxPod, host: TEST_HOST });
     const backend = { address: nginx.address, httpPort: nginx.httpPort, httpsPort: nginx.httpsPort };
     await startLoadBalancer({ netns: topology.internet, tmpDir, address: ADDRESSES.loadBalancer, backend });
-    await startHairpinHaproxy({ netns: topology.hairpin, tmpDir, address: ADDRESSES.hairpinPod, ingressController: backend });
+    const hairpin = await startHairpinHaproxy({ netns: topology.hairpin, tmpDir, address: ADDRESSES.hairpinPod, ingressController: backend });
     const pebble = await startPebble({ netns: topology.internet, tmpDir, address: ADDRESSES.acme, httpValidationPort: 80 });
-    return { nginx, pebble };
+    return { nginx, hairpin, pebble };
   })();
-  const [{ plane, corefileBefore, dns }, { nginx, pebble }] = await bothSettled(cluster, servers);
+  const [{ plane, corefileBefore, dns }, { nginx, hairpin, pebble }] = await bothSettled(cluster, servers);
 
   const internet = (port: number) => ({ netns: topology.internet.name, address: ADDRESSES.acme, port });
   const loopback = (port: number) => ({ address: '127.0.0.1', port });
@@ -169,10 +165,12 @@ async function setUp(say: StoryOptions['say']): Promise<Stage> {
   await addPublicARecord(`http://127.0.0.1:${dnsManagementPort}`, TEST_HOST, ADDRESSES.loadBalancer);
   say(`Public DNS: ${TEST_HOST} -> ${ADDRESSES.loadBalancer} (the load balancer, which adds the PROXY header and forwards to ingress-nginx ${ADDRESSES.ingressNginxPod})`);
   say(`kube-proxy in the pod namespace: ${ADDRESSES.loadBalancer} -> ${ADDRESSES.ingressNginxPod} directly (LoadBalancer ipMode VIP: the short-circuit), ${HAIRPIN_CLUSTER_IP} -> ${ADDRESSES.hairpinPod} (hairpin Service)`);
+  await introduceHairpin(hairpin, say);
   return {
     plane,
     topology,
     nginx,
+    hairpin,
     pebble,
     corefileBefore,
     urls: { acmeDirectory: `https://127.0.0.1:${acmePort}/dir`, pebbleRoots: `https://127.0.0.1:${acmeManagementPort}/roots/0` },
@@ -189,14 +187,14 @@ async function bothSettled<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> 
 }
 
 function kubeProxyForwards() {
-  const ports = [80, 443];
+  // The ingress Service's ports, which the hairpin Service shares (hairpin-steps.ts).
   return [
-    ...ports.map((port) => ({
+    ...HAIRPIN_PORTS.map((port) => ({
       why: `LoadBalancer ${INGRESS_NAMESPACE}/${INGRESS_SERVICE} (ipMode VIP)`,
       from: { address: ADDRESSES.loadBalancer, port },
       to: { address: ADDRESSES.ingressNginxPod, port },
     })),
-    ...ports.map((port) => ({
+    ...HAIRPIN_PORTS.map((port) => ({
       why: `ClusterIP ${CONTROLLER_NAMESPACE}/${HAIRPIN_SERVICE}`,
       from: { address: HAIRPIN_CLUSTER_IP, port },
       to: { address: ADDRESSES.hairpinPod, port },
@@ -283,14 +281,15 @@ async function withHairpinProxy(stage: Stage, order: AcmeOrder, options: StoryOp
   const { say } = options;
   const timeoutMs = options.withControllerTimeoutMs;
   const started = Date.now();
-  say(`2. Starting hairpin-proxy (the controller, as its own service account, --ingress-class ${INGRESS_CLASS})`);
+  const haproxyFlags = controllerHaproxyFlags(stage.hairpin);
+  say(`2. Starting hairpin-proxy (the controller, as its own service account): --ingress-class ${INGRESS_CLASS} ${haproxyFlags.shown}`);
   const controller = await startController({
     controlPlane: stage.plane,
     tmpDir: stage.tmpDir,
-    // The story's hairpin HAProxy has a static configuration (hairpin-haproxy.ts); without this
-    // flag the controller would look for a Data Plane API at the hairpin pod's address, which
-    // the root namespace cannot reach.
-    args: ['--ingress-class', INGRESS_CLASS, '--no-manage-haproxy'],
+    // Explicit Data Plane API URLs (or none: --no-manage-haproxy): discovery would send the
+    // controller to the hairpin pod's address, which the root namespace cannot reach.
+    dataplaneUrls: haproxyFlags.dataplaneUrls,
+    args: ['--ingress-class', INGRESS_CLASS, ...haproxyFlags.args],
   });
 
   const block = await waitFor(
@@ -303,6 +302,13 @@ async function withHairpinProxy(stage: Stage, order: AcmeOrder, options: StoryOp
   const secondsToCorefile = seconds(Date.now() - started);
   const rule = block.split('\n').find((line) => /^\s*rewrite\b/.test(line))?.trim() ?? '';
   say(`2. The Corefile changed after ${secondsToCorefile}s: ${rule}`);
+
+  const haproxy = await awaitHairpinConfigured(stage.hairpin, {
+    ingressAddress: stage.nginx.address,
+    controllerStartedAt: started,
+    timeoutMs,
+    say,
+  });
 
   const dns = await waitFor(async () => ((await podResolves(stage)) === HAIRPIN_CLUSTER_IP ? HAIRPIN_CLUSTER_IP : undefined), {
     timeoutMs,
@@ -342,6 +348,7 @@ async function withHairpinProxy(stage: Stage, order: AcmeOrder, options: StoryOp
   const result = {
     corefile_rule: rule,
     seconds_to_corefile: secondsToCorefile,
+    ...haproxy,
     in_cluster_dns: dns,
     seconds_to_dns: secondsToDns,
     in_cluster_request: inCluster,
