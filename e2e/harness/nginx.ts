@@ -28,37 +28,50 @@ export function parseAnswer(body: string): { servedBy: string; client: string } 
   return match ? { servedBy: match[1] ?? '', client: match[2] ?? '' } : undefined;
 }
 
-export async function startProxyProtocolNginx(options: { tmpDir: string; name: string; listeners: readonly Listener[]; netns?: string }): Promise<ProxyProtocolNginx> {
-  const dir = join(options.tmpDir, `nginx-${options.name}`);
-  for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub), { recursive: true });
-  const config = join(dir, 'nginx.conf');
-  writeFileSync(
-    config,
-    `# Workers run as root only because the test's temp dir is private to root.
+/**
+ * A whole nginx.conf for an nginx that runs as a child of the test: in the foreground, with its pid
+ * file and temp dirs (created here) under `dir`. `http` is the body of the http block.
+ */
+export function testNginxConfig(dir: string, http: string, header = ''): string {
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'];
+  for (const sub of temp) mkdirSync(join(dir, sub), { recursive: true });
+  return `${header}# Workers run as root only because the test's temp dir is private to root.
 user root;
 worker_processes 1;
 daemon off;
 pid ${join(dir, 'nginx.pid')};
-error_log stderr warn;
 events { worker_connections 1024; }
 http {
-    client_body_temp_path ${join(dir, 'client_body')};
-    proxy_temp_path ${join(dir, 'proxy')};
-    fastcgi_temp_path ${join(dir, 'fastcgi')};
-    uwsgi_temp_path ${join(dir, 'uwsgi')};
-    scgi_temp_path ${join(dir, 'scgi')};
-    access_log off;
+${temp.map((sub) => `    ${sub}_temp_path ${join(dir, sub)};`).join('\n')}
+${http}
+}
+`;
+}
+
+export async function startProxyProtocolNginx(options: { tmpDir: string; name: string; listeners: readonly Listener[]; netns?: string }): Promise<ProxyProtocolNginx> {
+  const dir = join(options.tmpDir, `nginx-${options.name}`);
+  const config = join(dir, 'nginx.conf');
+  writeFileSync(
+    config,
+    testNginxConfig(
+      dir,
+      `    access_log off;
     server {
 ${options.listeners.map((l) => `        listen ${l.address}:${l.port}${l.proxyProtocol === false ? '' : ' proxy_protocol'};`).join('\n')}
         location / {
             default_type text/plain;
             return 200 "served-by=$server_addr:$server_port client=$proxy_protocol_addr\\n";
         }
-    }
-}
-`,
+    }`,
+    ),
   );
-  const process = startProcess({ name: `nginx-${options.name}`, command: await toolPath('nginx'), args: ['-e', 'stderr', '-c', config], logDir: options.tmpDir, ...(options.netns ? { netns: options.netns } : {}) });
+  const process = startProcess({
+    name: `nginx-${options.name}`,
+    command: await toolPath('nginx'),
+    args: ['-e', 'stderr', '-c', config],
+    logDir: options.tmpDir,
+    ...(options.netns ? { netns: options.netns } : {}),
+  });
   for (const listener of options.listeners) {
     await waitFor(() => canConnect(listener), { timeoutMs: 10_000, what: `nginx listening on ${listener.address}:${listener.port}` });
   }

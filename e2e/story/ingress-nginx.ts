@@ -7,7 +7,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startProcess, toolPath, type ManagedProcess, type Netns } from '../harness/index.js';
+import { startProcess, testNginxConfig, toolPath, type ManagedProcess, type Netns } from '../harness/index.js';
 import { selfSignedCertificate, type KeyPair } from './certs.js';
 import { waitForTcp } from './wait.js';
 
@@ -37,20 +37,9 @@ export const APP_BODY = 'hello from the app behind the Ingress\n';
 export function nginxConfig(options: { dir: string; address: string; host: string; defaultCertificate: KeyPair }): string {
   const { dir, address, host, defaultCertificate } = options;
   const listen = [`listen ${address}:${INGRESS_HTTP_PORT} proxy_protocol`, `listen ${address}:${INGRESS_HTTPS_PORT} ssl proxy_protocol`];
-  return `# ingress-nginx with use-proxy-protocol: "true", reduced to one Ingress and cert-manager's solver path.
-# Workers run as root only because the test's temp dir is private to root.
-user root;
-worker_processes 1;
-daemon off;
-pid ${join(dir, 'nginx.pid')};
-events { worker_connections 256; }
-http {
-    client_body_temp_path ${join(dir, 'client_body')};
-    proxy_temp_path ${join(dir, 'proxy')};
-    fastcgi_temp_path ${join(dir, 'fastcgi')};
-    uwsgi_temp_path ${join(dir, 'uwsgi')};
-    scgi_temp_path ${join(dir, 'scgi')};
-    # As ingress-nginx does with use-proxy-protocol: the client address comes from the PROXY header.
+  return testNginxConfig(
+    dir,
+    `    # As ingress-nginx does with use-proxy-protocol: the client address comes from the PROXY header.
     real_ip_header proxy_protocol;
     set_real_ip_from 0.0.0.0/0;
     log_format proxied 'client=$proxy_protocol_addr peer=$realip_remote_addr host=$host "$request" $status';
@@ -76,9 +65,9 @@ http {
             default_type text/plain;
             return 200 ${JSON.stringify(APP_BODY)};
         }
-    }
-}
-`;
+    }`,
+    `# ingress-nginx with use-proxy-protocol: "true", reduced to one Ingress and cert-manager's solver path.\n`,
+  );
 }
 
 export async function startIngressNginx(options: IngressNginxOptions): Promise<IngressNginx> {
