@@ -8,6 +8,14 @@ npm run --silent build
 npm run --silent typecheck
 npm run --silent lint
 export NODE_OPTIONS=--experimental-vm-modules
-npx jest --selectProjects unit
-npx jest --selectProjects integration --runInBand
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+npx jest --selectProjects unit --json --outputFile="$results/unit.json"
+npx jest --selectProjects integration --runInBand --json --outputFile="$results/integration.json"
+# One closing line for both runs, in the plain form CI reads: "N passed, N failed, N skipped".
+node -e '
+  const runs = process.argv.slice(1).map((file) => JSON.parse(require("node:fs").readFileSync(file, "utf8")));
+  const sum = (field) => runs.reduce((n, run) => n + run[field], 0);
+  console.log(`tests: ${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed, ${sum("numPendingTests")} skipped`);
+' "$results/unit.json" "$results/integration.json"
 echo "npm test: all checks passed in $(( $(date +%s) - start ))s"
