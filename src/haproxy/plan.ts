@@ -137,6 +137,7 @@ function fieldDrift<T extends { name: string }>(section: string, have: T, want: 
 }
 
 function serverDrift(have: Server, template: Omit<Server, 'name' | 'address' | 'port'>): string | undefined {
-  const field = Object.keys(template).find((f) => (have[f] ?? 'disabled') !== template[f]);
+  const fields = Object.keys(template) as Array<keyof typeof template>;
+  const field = fields.find((f) => (have[f] ?? 'disabled') !== template[f]);
   return field === undefined ? undefined : `server ${have.name}: ${field} is ${JSON.stringify(have[field] ?? null)}, wants ${JSON.stringify(template[field])}`;
 }

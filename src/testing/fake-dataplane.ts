@@ -88,8 +88,9 @@ export class FakeDataPlane implements DataPlane {
     return this.serverWrite(backend, { ...server, name }, target, (servers) => {
       const before = servers[name];
       if (!before) throw new DataPlaneError('NotFound', 'PUT', name, 404, 'no such server');
-      const changed = new Set([...Object.keys(before), ...Object.keys(server)].filter((f) => JSON.stringify(before[f]) !== JSON.stringify(server[f])));
-      return [...changed].every((f) => RUNTIME_FIELDS.has(f));
+      const fields = new Set([...Object.keys(before), ...Object.keys(server)] as Array<keyof Server>);
+      const changed = [...fields].filter((f) => JSON.stringify(before[f]) !== JSON.stringify(server[f]));
+      return changed.every((f) => RUNTIME_FIELDS.has(f));
     });
   }
 
