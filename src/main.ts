@@ -2,8 +2,9 @@ import type { Server } from 'node:http';
 import { loggableConfig, type Config, type HaproxyConfig } from './config.js';
 import { CorednsSink } from './coredns/sink.js';
 import { DataPlaneClient } from './haproxy/dataplane/client.js';
-import { DEFAULT_HAPROXY_POLICY, type HaproxyPolicy } from './haproxy/desired.js';
-import { discoveredReplicas, fixedReplicas, type Replica } from './haproxy/replicas.js';
+import { DEFAULT_HAPROXY_POLICY } from './haproxy/desired.js';
+import { ReplicaPool } from './haproxy/replica-pool.js';
+import { discoveredReplicas, fixedReplicas } from './haproxy/replicas.js';
 import { HaproxySink } from './haproxy/sink.js';
 import { startHealthServer } from './health.js';
 import { loadKubeConfig, makeApis } from './kube/client.js';
@@ -109,30 +110,22 @@ async function syncOnce(controller: Controller, log: Logger): Promise<number> {
 }
 
 function haproxyDeps(config: HaproxyConfig, watches: ClusterWatches, log: Logger): HaproxyDeps {
-  const policy: HaproxyPolicy = { ...DEFAULT_HAPROXY_POLICY, ports: config.ports, proxyProtocol: config.proxyProtocol, clusterIpFallback: config.clusterIpFallback };
-  const sinks = new Map<string, HaproxySink>();
-  return {
-    policy,
-    target: watches.ingressTarget,
-    replicas: (): readonly Replica[] => {
-      const replicas = config.dataplaneUrls.length > 0 ? fixedReplicas(config.dataplaneUrls) : discoveredReplicas(watches.hairpinSlices(), config.dataplanePort);
-      // A pod that is gone keeps no client.
-      for (const url of sinks.keys()) if (!replicas.some((r) => r.url === url)) sinks.delete(url);
-      return replicas;
-    },
-    sinkFor: (replica) => {
-      let sink = sinks.get(replica.url);
-      if (!sink) {
-        const client = new DataPlaneClient({
+  const pool = new ReplicaPool(
+    () => (config.dataplaneUrls.length > 0 ? fixedReplicas(config.dataplaneUrls) : discoveredReplicas(watches.hairpinSlices(), config.dataplanePort)),
+    (replica) =>
+      new HaproxySink(
+        new DataPlaneClient({
           baseURL: replica.url,
           username: config.dataplaneUsername,
           password: config.dataplanePassword,
           onRetry: ({ method, path, attempt, delayMs, error }) => log.debug({ replica: replica.url, method, path, attempt, delayMs, err: error }, 'retrying a Data Plane API call'),
-        });
-        sink = new HaproxySink(client);
-        sinks.set(replica.url, sink);
-      }
-      return sink;
-    },
+        }),
+      ),
+  );
+  return {
+    policy: { ...DEFAULT_HAPROXY_POLICY, ports: config.ports, proxyProtocol: config.proxyProtocol, clusterIpFallback: config.clusterIpFallback },
+    target: watches.ingressTarget,
+    replicas: () => pool.replicas(),
+    sinkFor: (replica) => pool.sinkFor(replica),
   };
 }
