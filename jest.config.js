@@ -16,5 +16,12 @@ export default {
       testMatch: ['<rootDir>/e2e/local/**/*.int.test.ts'],
       testTimeout: 180_000,
     },
+    // e2e/kind: the story on a kind cluster. Needs a Docker engine (skipped without one); minutes per test.
+    {
+      ...shared,
+      displayName: 'kind',
+      testMatch: ['<rootDir>/e2e/kind/**/*.kind.test.ts'],
+      testTimeout: 15 * 60_000,
+    },
   ],
 };

@@ -14,6 +14,7 @@ export type ToolName =
   | 'etcd'
   | 'coredns'
   | 'dataplaneapi'
+  | 'kind'
   | 'kubectl'
   | 'haproxy'
   | 'nginx'

@@ -1,0 +1,196 @@
+/**
+ * The hairpin story on a real Kubernetes cluster (kind, one node): ingress-nginx requires the PROXY
+ * protocol; outside the cluster a cloud load balancer (HAProxy, send-proxy) forwards to its
+ * LoadBalancer IP (MetalLB) and pebble is the ACME CA; inside, cert-manager asks for a certificate.
+ * - Without hairpin-proxy, cert-manager's HTTP-01 self-check dials the LoadBalancer IP, kube-proxy
+ *   short-circuits it straight to nginx without the PROXY line, nginx closes it: EOF, and the
+ *   Certificate is never Ready.
+ * - With the controller (deploy/base, the image built from the Dockerfile), the Corefile routes the
+ *   host to the hairpin HAProxy, which the controller configured, and the Certificate turns Ready.
+ * Needs a Docker engine; without one the suite is skipped, saying why (HAIRPIN_REQUIRE_DOCKER=1
+ * fails instead; HAIRPIN_SKIP_KIND=1 skips it even with one). It runs in GitHub Actions, job
+ * kind-e2e. See e2e/README.md.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { blockMentions, cleanupAll, makeTmpDir, markerBlock, REPO_ROOT, sleep, waitFor } from '../harness/index.js';
+import { installCertManager, installIngressNginx, installMetalLb } from './addons.js';
+import { buildImage, dockerEngine, KindCluster } from './cluster.js';
+import { outsideLogs, PEBBLE_ACME_PORT, PEBBLE_HOST, startCloudLoadBalancer, startPebble, startPublicDns } from './outside.js';
+
+const HOST = 'shop.example.test';
+const APP_NAMESPACE = 'shop';
+const IMAGE = 'hairpin-proxy:kind-e2e';
+/** How long, from its creation, the Certificate must stay not Ready without the controller. */
+const WITHOUT_CONTROLLER_MS = 120_000;
+/** From the controller's start: kubelet's ConfigMap refresh (60-90 s) + CoreDNS reload (≤ 30 s) + retries. */
+const WITH_CONTROLLER_MS = 5 * 60_000;
+
+// HAIRPIN_SKIP_KIND=1 (CI's `test` job, whose runner has Docker too) leaves it to the kind-e2e job.
+const optedOut = process.env.HAIRPIN_SKIP_KIND === '1';
+const engine = optedOut ? { ok: false, reason: 'not asked: HAIRPIN_SKIP_KIND=1' } : await dockerEngine();
+const requireDocker = process.env.HAIRPIN_REQUIRE_DOCKER === '1' && !optedOut;
+const skipped = optedOut
+  ? 'kind e2e skipped: HAIRPIN_SKIP_KIND=1; it runs in GitHub Actions, job kind-e2e'
+  : `kind e2e skipped: no Docker engine (${engine.reason}); it runs in GitHub Actions, job kind-e2e`;
+if (!engine.ok && !requireDocker) console.warn(skipped);
+
+let cluster: KindCluster;
+
+/** A test body whose failure message ends with the cluster's and the outside containers' state. */
+function explained(fn: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    try {
+      await fn();
+    } catch (error) {
+      const state = (cluster as KindCluster | undefined) ? await cluster.diagnostics() : '(no kind cluster yet)';
+      if (error instanceof Error) error.message += `\n\n${state}\n${await outsideLogs()}`;
+      throw error;
+    }
+  };
+}
+
+/** The ACME issuer: pebble, trusted through caBundle, HTTP-01 through ingress-nginx. */
+function pebbleIssuer(tlsCertificatePem: string): object {
+  return {
+    apiVersion: 'cert-manager.io/v1',
+    kind: 'ClusterIssuer',
+    metadata: { name: 'pebble' },
+    spec: {
+      acme: {
+        server: `https://${PEBBLE_HOST}:${PEBBLE_ACME_PORT}/dir`,
+        caBundle: Buffer.from(tlsCertificatePem).toString('base64'),
+        privateKeySecretRef: { name: 'pebble-account-key' },
+        solvers: [{ http01: { ingress: { ingressClassName: 'nginx' } } }],
+      },
+    },
+  };
+}
+
+async function certificateReady(): Promise<boolean> {
+  const certificate = await cluster.getJson<{ status?: { conditions?: Array<{ type: string; status: string }> } }>(['-n', APP_NAMESPACE, 'get', 'certificate', 'shop']);
+  return certificate.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/** The reasons of the Certificate's Challenges, e.g. "Waiting for HTTP-01 challenge propagation: …". */
+async function challengeReasons(): Promise<string> {
+  const list = await cluster.getJson<{ items: Array<{ status?: { reason?: string } }> }>(['-n', APP_NAMESPACE, 'get', 'challenges.acme.cert-manager.io']);
+  return list.items.map((c) => c.status?.reason ?? '').join('\n');
+}
+
+/**
+ * deploy/base as the README installs it (namespace, Secret, kustomize), through an overlay that
+ * swaps in the image built here and starts the controller at 0 replicas: the HAProxy replicas run,
+ * empty, and nothing touches the Corefile until the test scales the controller up.
+ */
+async function installHairpinProxy(tmpDir: string): Promise<void> {
+  await cluster.kubectl(['apply', '-f', join(REPO_ROOT, 'deploy/base/namespace.yaml')]);
+  // The password through stdin: never in an argument list, so never in a failure message.
+  await cluster.kubectl(['-n', 'hairpin-proxy', 'create', 'secret', 'generic', 'hairpin-proxy-dataplane', '--from-file=password=/dev/stdin'], {
+    input: randomBytes(24).toString('hex'),
+  });
+  const overlay = join(tmpDir, 'overlay');
+  mkdirSync(overlay);
+  const [name, tag] = IMAGE.split(':');
+  const kustomization = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: [relative(overlay, join(REPO_ROOT, 'deploy/base'))],
+    images: [{ name: 'ghcr.io/hairpin-proxy/hairpin-proxy', newName: name, newTag: tag }],
+    replicas: [{ name: 'hairpin-proxy', count: 0 }],
+  };
+  writeFileSync(join(overlay, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2));
+  await cluster.kubectl(['apply', '-k', overlay]);
+}
+
+if (!engine.ok && requireDocker) {
+  it('kind e2e: a Docker engine is required (HAIRPIN_REQUIRE_DOCKER=1)', () => {
+    throw new Error(`no Docker engine (${engine.reason}); HAIRPIN_REQUIRE_DOCKER=1 makes the kind e2e fail instead of skipping`);
+  });
+} else {
+  const describeWithDocker = engine.ok ? describe : describe.skip;
+  describeWithDocker(engine.ok ? `the hairpin story on kind (Docker: ${engine.reason})` : skipped, () => {
+    beforeAll(
+      explained(async () => {
+        const tmpDir = makeTmpDir('kind');
+        [cluster] = await Promise.all([KindCluster.create(`hairpin-${process.pid}`, tmpDir), buildImage(IMAGE)]);
+        await cluster.loadImage(IMAGE);
+        const [ingress] = await Promise.all([installIngressNginx(cluster), installMetalLb(cluster), installCertManager(cluster)]);
+        // MetalLB leaves ipMode unset (VIP): kube-proxy short-circuits the IP, the bug is there.
+        expect(ingress.ipMode).toBe('VIP');
+
+        const loadBalancer = await startCloudLoadBalancer(ingress.ip);
+        const publicDns = await startPublicDns(loadBalancer.ip);
+        const pebble = await startPebble(publicDns.ip, tmpDir);
+        // Inside the cluster, the host resolves to the LoadBalancer IP, as its public DNS record
+        // would (the IP kube-proxy short-circuits); pebble's name resolves to its container.
+        await cluster.addDnsRecords({ [HOST]: ingress.ip, [PEBBLE_HOST]: pebble.ip });
+
+        await installHairpinProxy(tmpDir);
+        const issuer = [pebbleIssuer(pebble.tlsCertificatePem), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: APP_NAMESPACE } }];
+        await waitFor(() => cluster.apply(issuer).then(() => true), { timeoutMs: 120_000, intervalMs: 3_000, what: "cert-manager's webhook to accept the ClusterIssuer" });
+        // Ready = an ACME account registered with pebble, through the cluster's DNS.
+        await cluster.kubectl(['wait', 'clusterissuer/pebble', '--for=condition=Ready', '--timeout=180s'], { timeoutMs: 200_000 });
+      }),
+      25 * 60_000,
+    );
+    afterAll(() => cleanupAll(), 6 * 60_000);
+
+    it(
+      'without hairpin-proxy: the self-check gets EOF from the LoadBalancer IP and the Certificate is never Ready',
+      explained(async () => {
+        expect(markerBlock(await cluster.corefile())).toBe('');
+        await cluster.apply([
+          {
+            apiVersion: 'cert-manager.io/v1',
+            kind: 'Certificate',
+            metadata: { name: 'shop', namespace: APP_NAMESPACE },
+            spec: { secretName: 'shop-tls', dnsNames: [HOST], issuerRef: { kind: 'ClusterIssuer', name: 'pebble' } },
+          },
+        ]);
+        const created = Date.now();
+        const reasons = await waitFor(
+          async () => {
+            const text = await challengeReasons();
+            return text.includes('EOF') ? text : undefined;
+          },
+          { timeoutMs: 4 * 60_000, intervalMs: 5_000, what: `a Challenge for ${HOST} reporting the self-check's EOF` },
+        );
+        expect(reasons).toMatch(/Waiting for HTTP-01 challenge propagation: .*EOF/);
+        // The self-check keeps failing, so cert-manager never even asks pebble to validate.
+        do {
+          expect(await certificateReady()).toBe(false);
+          await sleep(5_000);
+        } while (Date.now() - created < WITHOUT_CONTROLLER_MS);
+      }),
+      10 * 60_000,
+    );
+
+    it(
+      'with hairpin-proxy: the controller configures HAProxy, the Corefile routes the host, the Certificate becomes Ready',
+      explained(async () => {
+        await cluster.kubectl(['-n', 'hairpin-proxy', 'scale', 'deployment/hairpin-proxy', '--replicas=1']);
+        const started = Date.now();
+        // A hairpin HAProxy replica turns Ready once it listens on :80, i.e. once the controller
+        // has configured it through its Data Plane API.
+        await cluster.kubectl(['-n', 'hairpin-proxy', 'rollout', 'status', 'deployment/hairpin-proxy-haproxy', '--timeout=180s'], { timeoutMs: 200_000 });
+        const block = await waitFor(
+          async () => {
+            const text = markerBlock(await cluster.corefile());
+            return blockMentions(text, HOST) ? text : undefined;
+          },
+          { timeoutMs: 120_000, intervalMs: 2_000, what: `the Corefile's hairpin-proxy block to route ${HOST}` },
+        );
+        expect(block).toContain('hairpin-proxy-haproxy.hairpin-proxy.svc.cluster.local.');
+        await waitFor(() => certificateReady(), { timeoutMs: WITH_CONTROLLER_MS, intervalMs: 5_000, what: `Certificate ${APP_NAMESPACE}/shop to become Ready` });
+        const secret = await cluster.getJson<{ data: Record<string, string> }>(['-n', APP_NAMESPACE, 'get', 'secret', 'shop-tls']);
+        const certificate = new X509Certificate(Buffer.from(secret.data['tls.crt'] ?? '', 'base64'));
+        expect(certificate.subjectAltName).toBe(`DNS:${HOST}`);
+        console.log(`kind e2e: certificate for ${HOST} Ready ${Math.round((Date.now() - started) / 1000)} s after the controller was scaled up`);
+      }),
+      12 * 60_000,
+    );
+  });
+}
