@@ -1,7 +1,7 @@
 /**
  * The live-update scenario that the integration test and `npm run bench -- haproxy` share: a real
  * apiserver holding the ingress controller's Service and EndpointSlice, the controller configuring
- * a real HAProxy + Data Plane API, and a real nginx (PROXY protocol required) listening on several
+ * a real HAProxy + Data Plane API, and real nginx processes (PROXY protocol required) on several
  * addresses that play the ingress controller's pods. Those live in a network namespace of the
  * test's own, behind a veth: EndpointSlices refuse loopback addresses. Needs root.
  */
@@ -19,7 +19,7 @@ import { seedCluster } from './seed.js';
 
 export const INGRESS_NAMESPACE = 'ingress-nginx';
 export const INGRESS_SERVICE = 'ingress-nginx-controller';
-/** The "pods" of the ingress controller: one nginx listening on each, in the pods' namespace. */
+/** The "pods" of the ingress controller: an nginx of its own on each, in the pods' namespace. */
 export const POD_ADDRESSES = ['10.245.0.2', '10.245.0.3', '10.245.0.4', '10.245.0.5'] as const;
 /** The root namespace's end of the veth: HAProxy's source address towards the pods. */
 const NODE_ADDRESS = '10.245.0.1';
@@ -54,10 +54,17 @@ export async function startLiveUpdateScenario(options: { tmpDir: string }): Prom
   const pods = await createNetns('pods');
   const [podEnd] = await createVethPair({ netns: pods, address: `${POD_ADDRESSES[0]}/24` }, { address: `${NODE_ADDRESS}/24` });
   for (const address of POD_ADDRESSES.slice(1)) await pods.exec('ip', ['addr', 'add', `${address}/24`, 'dev', podEnd.name]);
-  await startProxyProtocolNginx({ tmpDir, name: 'ingress', netns: pods.name, listeners: [
-    ...POD_ADDRESSES.map((address) => ({ address, port: podPort })),
-    { address: POD_ADDRESSES[0], port: plainPort, proxyProtocol: false },
-  ] });
+  // One nginx per pod, as one ingress-nginx per pod; the first also has the plain listener.
+  await Promise.all(
+    POD_ADDRESSES.map((address, i) =>
+      startProxyProtocolNginx({
+        tmpDir,
+        name: `ingress-${i + 1}`,
+        netns: pods.name,
+        listeners: [{ address, port: podPort }, ...(i === 0 ? [{ address, port: plainPort, proxyProtocol: false }] : [])],
+      }),
+    ),
+  );
   const dataplane = await startDataplane({ tmpDir });
   await plane.apply([
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: INGRESS_NAMESPACE } },
