@@ -27,7 +27,13 @@ describe('loadConfig', () => {
         dataplaneUsername: 'admin',
         dataplanePassword: '',
       },
+      leaderElection: { leaseDurationMs: 15_000, identity: expect.stringMatching(/_\d+$/) },
     });
+  });
+
+  it('names the leader candidate after its pod, and can leave leader election off', () => {
+    expect(loadConfig(['--leader-election-lease', '30s'], { POD_NAME: 'hairpin-proxy-7d9f-x2' }).leaderElection).toEqual({ leaseDurationMs: 30_000, identity: 'hairpin-proxy-7d9f-x2' });
+    expect(loadConfig(['--no-leader-elect'], {}).leaderElection).toBeUndefined();
   });
 
   it.each([
@@ -90,6 +96,7 @@ describe('loadConfig', () => {
     [['--proxy-protocol', 'v3'], 'proxy-protocol'],
     [['--dataplane-url', 'ftp://x'], 'dataplane-url'],
     [['--dataplane-port', '0'], 'dataplane-port'],
+    [['--leader-election-lease', '2s'], 'leader-election-lease'],
   ];
 
   it.each(bad)('refuses %j naming --%s', (argv, flag) => {

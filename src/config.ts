@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 
 /** Everything the controller is told at start-up, validated once and frozen. */
@@ -16,6 +17,8 @@ export interface Config {
   readonly once: boolean;
   readonly dryRun: boolean;
   readonly haproxy: HaproxyConfig | undefined;
+  /** Contend for the Lease hairpin-proxy in targetNamespace before writing (undefined: do not). */
+  readonly leaderElection: { readonly leaseDurationMs: number; readonly identity: string } | undefined;
 }
 
 /** How the controller finds and configures the hairpin HAProxy replicas (undefined: it does not). */
@@ -63,6 +66,8 @@ export const FLAGS: readonly Flag[] = [
   { name: 'log-level', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
   { name: 'once', kind: 'boolean', default: 'false', help: 'run one full sync and exit; the exit code says whether it succeeded' },
   { name: 'dry-run', kind: 'boolean', default: 'false', help: 'log the changes a sync would make and write nothing' },
+  { name: 'leader-elect', kind: 'boolean', default: 'true', help: 'write only while holding the Lease hairpin-proxy in the target namespace, so replicas can stand by' },
+  { name: 'leader-election-lease', kind: 'string', default: '15s', help: 'how long the lease lasts unrenewed: the longest a standby waits after a leader dies' },
   { name: 'manage-haproxy', kind: 'boolean', default: 'true', help: 'keep the hairpin HAProxy replicas configured through their Data Plane API' },
   { name: 'ingress-controller', kind: 'string', default: 'ingress-nginx/ingress-nginx-controller', help: 'NAMESPACE/NAME of the ingress controller Service HAProxy forwards to' },
   { name: 'haproxy-ports', kind: 'list', default: '80,443', help: 'ports HAProxy listens on, each forwarded to the ingress Service port of the same number' },
@@ -112,6 +117,10 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     once: raw.get('once') === true,
     dryRun: raw.get('dry-run') === true,
     haproxy: raw.get('manage-haproxy') === true ? Object.freeze(loadHaproxyConfig(raw)) : undefined,
+    leaderElection:
+      raw.get('leader-elect') === true
+        ? Object.freeze({ leaseDurationMs: parseLease(text('leader-election-lease')), identity: identityOf(env) })
+        : undefined,
   });
 }
 
@@ -145,6 +154,18 @@ function parsePort(flag: string, value: string): number {
   const port = Number(value);
   if (!/^\d{1,5}$/.test(value) || port < 1 || port > 65535) throw new ConfigError(flag, `${JSON.stringify(value)} is not a port number`);
   return port;
+}
+
+function parseLease(value: string): number {
+  const ms = parseDuration('leader-election-lease', value);
+  // Renewals come every lease/7.5 and must fit several times into the 2/3 renew deadline.
+  if (ms < 3000) throw new ConfigError('leader-election-lease', `${value} is shorter than 3s`);
+  return ms;
+}
+
+/** The pod's name (downward API), else host and pid: unique among the candidates. */
+function identityOf(env: Readonly<Record<string, string | undefined>>): string {
+  return env.POD_NAME || `${hostname()}_${process.pid}`;
 }
 
 /** The config as it may be logged: no secrets. */

@@ -10,6 +10,8 @@ import { startHealthServer } from './health.js';
 import { loadKubeConfig, makeApis } from './kube/client.js';
 import { KubeConfigMapStore } from './kube/configmaps.js';
 import { KubeEventRecorder } from './kube/events.js';
+import { LeaderElector } from './kube/leader.js';
+import { KubeLeaseStore } from './kube/leases.js';
 import { waitForSync } from './kube/informer.js';
 import { watchCluster, type ClusterWatches } from './kube/watches.js';
 import type { Logger } from './log.js';
@@ -63,10 +65,22 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     ...(config.haproxy ? { haproxy: haproxyDeps(config.haproxy, watches, log) } : {}),
   });
 
+  // --once and --dry-run are an operator's one-off commands: they do not contend for the lease.
+  const elector =
+    config.leaderElection && !config.once && !config.dryRun
+      ? new LeaderElector({
+          store: new KubeLeaseStore(apis.coordination, config.targetNamespace, LEASE_NAME),
+          identity: config.leaderElection.identity,
+          ...leaseTimings(config.leaderElection.leaseDurationMs),
+          log,
+        })
+      : undefined;
+
   const server: Server | undefined = config.listenAddress
     ? await startHealthServer(config.listenAddress.host, config.listenAddress.port, {
         live: () => true,
-        ready: () => watches.all.every((informer) => informer.hasSynced()) && controller.hasSyncedDns(),
+        // A standby is ready once its caches are: a rollout must not wait for it to lead.
+        ready: () => watches.all.every((informer) => informer.hasSynced()) && (elector?.leading === false || controller.hasSyncedDns()),
         registry: metrics.registry,
       })
     : undefined;
@@ -77,6 +91,9 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     await waitForSync(watches.all, log, stop);
     log.info('informer caches synced');
     if (config.once) return await syncOnce(controller, log);
+    // Warm caches first, then the lease: a standby that takes over can sync at once.
+    const leadership = elector ? await lead(elector, stop, log) : undefined;
+    if (stop.aborted) return 0;
     queue = new WorkQueue<string>({
       sync: async (key) => void (await controller.sync(key)),
       backoff: SYNC_RETRY,
@@ -88,15 +105,38 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     });
     queue.start();
     for (const key of controller.keys()) queue.add(key);
-    await new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }));
+    const lost = await new Promise<boolean>((resolve) => {
+      stop.addEventListener('abort', () => resolve(false), { once: true });
+      leadership?.addEventListener('abort', () => resolve(true), { once: true });
+    });
     log.info('shutting down: draining the work queue');
     await queue.shutdown();
-    return 0;
+    // Losing the lease mid-run means another replica may be writing: exit and start afresh.
+    return lost ? 1 : 0;
   } finally {
+    await elector?.release();
     await Promise.all(watches.all.map((informer) => informer.stop()));
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     log.info('stopped');
   }
+}
+
+const LEASE_NAME = 'hairpin-proxy';
+
+/** client-go's proportions: 15 s lease, renew every 2 s, give up leading after 10 s without. */
+function leaseTimings(leaseDurationMs: number) {
+  const renewIntervalMs = Math.round(leaseDurationMs / 7.5);
+  return { leaseDurationMs, renewDeadlineMs: Math.round((leaseDurationMs * 2) / 3), renewIntervalMs, retryIntervalMs: renewIntervalMs };
+}
+
+/** Waits for the lease (or a stop) and keeps it; the returned signal aborts when it is lost. */
+async function lead(elector: LeaderElector, stop: AbortSignal, log: Logger): Promise<AbortSignal> {
+  log.info('waiting for the leader lease');
+  const lost = new AbortController();
+  // Only a stop ends the wait early; the caller sees stop.aborted.
+  if (!(await elector.acquire(stop).then(() => true, () => false))) return lost.signal;
+  elector.hold(() => lost.abort());
+  return lost.signal;
 }
 
 async function syncOnce(controller: Controller, log: Logger): Promise<number> {

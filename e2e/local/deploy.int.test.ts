@@ -159,7 +159,9 @@ describe('deploy/base', () => {
         'Namespace/hairpin-proxy',
         'NetworkPolicy/hairpin-proxy-haproxy',
         'Role/hairpin-proxy-coredns',
+        'Role/hairpin-proxy-leader-election',
         'RoleBinding/hairpin-proxy-coredns',
+        'RoleBinding/hairpin-proxy-leader-election',
         'Service/hairpin-proxy-haproxy',
         'ServiceAccount/hairpin-proxy',
       ].sort(),
@@ -175,8 +177,10 @@ describe('deploy/base', () => {
     expect(String(defaults['haproxy-ports']).split(',').map(Number)).toEqual([80, 443]);
 
     const controller = find('Deployment', 'hairpin-proxy');
-    expect(controller.spec?.replicas).toBe(1);
-    expect(controller.spec?.strategy).toEqual({ type: 'Recreate' });
+    // A leader and a standby (--leader-elect is on by default), each named by its pod.
+    expect(controller.spec?.replicas).toBe(2);
+    expect(defaults['leader-elect']).toBe('true');
+    expect(container(podSpec('Deployment', 'hairpin-proxy'), 'controller').env).toContainEqual({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
     const haproxyPod = podSpec('Deployment', 'hairpin-proxy-haproxy');
     expect(container(haproxyPod, 'dataplaneapi').ports).toEqual([expect.objectContaining({ name: DATAPLANE_PORT_NAME, containerPort: 5555 })]);
     expect(container(podSpec('Deployment', 'hairpin-proxy'), 'controller').image).toBe('ghcr.io/hairpin-proxy/hairpin-proxy:0.1.0');

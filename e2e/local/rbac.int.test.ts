@@ -61,7 +61,7 @@ describe('the controller identity', () => {
       const requests = plane.auditEvents().filter((e) => e.user.username === CONTROLLER_USER);
       const verbs = new Set(requests.map((e) => `${e.verb} ${e.objectRef?.resource ?? '?'}`));
       // It listed and watched what it needs, and wrote the ConfigMap and an Event.
-      for (const expected of ['list ingresses', 'watch ingresses', 'list ingressclasses', 'list configmaps', 'watch configmaps', 'patch configmaps', 'create events']) {
+      for (const expected of ['list ingresses', 'watch ingresses', 'list ingressclasses', 'list configmaps', 'watch configmaps', 'patch configmaps', 'create events', 'get leases']) {
         expect(verbs).toContain(expected);
       }
       const refused = requests.filter((e) => e.responseStatus?.code === 401 || e.responseStatus?.code === 403);
@@ -95,6 +95,10 @@ describe('the controller identity', () => {
       expect(await controllerCan('get', 'secrets', '-n', 'kube-system')).toBe(false);
       expect(await controllerCan('list', 'secrets', '--all-namespaces')).toBe(false);
       expect(await controllerCan('update', 'ingresses.networking.k8s.io', '-n', 'team-a')).toBe(false);
+      // Its own leader Lease only: not kube-system's, not another controller's.
+      expect(await controllerCan('update', 'leases.coordination.k8s.io/hairpin-proxy', '-n', 'hairpin-proxy')).toBe(true);
+      expect(await controllerCan('update', 'leases.coordination.k8s.io/other-controller', '-n', 'hairpin-proxy')).toBe(false);
+      expect(await controllerCan('update', 'leases.coordination.k8s.io/kube-scheduler', '-n', 'kube-system')).toBe(false);
       expect(await controllerCan('patch', 'ingresses.networking.k8s.io/status', '-n', 'team-a')).toBe(false);
       expect(await controllerCan('get', 'ingresses.networking.k8s.io', '-n', 'team-a')).toBe(false); // list/watch only
       expect(await controllerCan('list', 'events', '-n', 'kube-system')).toBe(false);

@@ -1,4 +1,4 @@
-import { CoreV1Api, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 
 /** An explicit kubeconfig file, else in-cluster credentials, else ~/.kube/config and $KUBECONFIG. */
 export function loadKubeConfig(path: string | undefined): KubeConfig {
@@ -12,6 +12,7 @@ export interface KubeApis {
   readonly core: CoreV1Api;
   readonly networking: NetworkingV1Api;
   readonly discovery: DiscoveryV1Api;
+  readonly coordination: CoordinationV1Api;
 }
 
 export function makeApis(kubeConfig: KubeConfig): KubeApis {
@@ -19,5 +20,6 @@ export function makeApis(kubeConfig: KubeConfig): KubeApis {
     core: kubeConfig.makeApiClient(CoreV1Api),
     networking: kubeConfig.makeApiClient(NetworkingV1Api),
     discovery: kubeConfig.makeApiClient(DiscoveryV1Api),
+    coordination: kubeConfig.makeApiClient(CoordinationV1Api),
   };
 }

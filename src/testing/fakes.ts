@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import type { ConfigMapSnapshot, ConfigMapStore, ObjectRef } from '../kube/configmaps.js';
 import { KubeError } from '../kube/errors.js';
 import type { EventRecorder, EventType } from '../kube/events.js';
+import type { LeaseRecord, LeaseSnapshot, LeaseStore } from '../kube/leases.js';
 import { createLogger, type Logger } from '../log.js';
 
 /** An in-memory ConfigMap with real optimistic-concurrency semantics. */
@@ -75,4 +76,41 @@ export function captureLogger(): { log: Logger; lines: () => Array<Record<string
     log: createLogger('debug', sink),
     lines: () => chunks.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>),
   };
+}
+
+/** An in-memory Lease with the apiserver's optimistic concurrency. */
+export class FakeLeaseStore implements LeaseStore {
+  readonly namespace = 'hairpin-proxy';
+  readonly name = 'hairpin-proxy';
+  private resourceVersion = 0;
+  record: LeaseRecord | undefined;
+  /** Every read and write fails while set: an unreachable apiserver. */
+  down = false;
+
+  async read(): Promise<LeaseSnapshot | undefined> {
+    this.check('read Lease');
+    return this.record && { record: { ...this.record }, resourceVersion: String(this.resourceVersion) };
+  }
+
+  async create(record: LeaseRecord): Promise<LeaseSnapshot> {
+    this.check('create Lease');
+    if (this.record) throw new KubeError('Conflict', 'create Lease', 409, 'already exists');
+    return this.write(record);
+  }
+
+  async replace(record: LeaseRecord, resourceVersion: string): Promise<LeaseSnapshot> {
+    this.check('update Lease');
+    if (resourceVersion !== String(this.resourceVersion)) throw new KubeError('Conflict', 'update Lease', 409, 'the object has been modified');
+    return this.write(record);
+  }
+
+  private write(record: LeaseRecord): LeaseSnapshot {
+    this.record = { ...record };
+    this.resourceVersion += 1;
+    return { record: { ...record }, resourceVersion: String(this.resourceVersion) };
+  }
+
+  private check(operation: string): void {
+    if (this.down) throw new KubeError('Unavailable', operation, undefined, 'connection refused');
+  }
 }

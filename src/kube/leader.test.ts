@@ -1,0 +1,94 @@
+import { describe, expect, it } from '@jest/globals';
+import { FakeClock } from '../queue/fake-clock.js';
+import { captureLogger, FakeLeaseStore } from '../testing/fakes.js';
+import { LeaderElector } from './leader.js';
+
+const TIMING = { leaseDurationMs: 15_000, renewIntervalMs: 2_000, renewDeadlineMs: 10_000, retryIntervalMs: 2_000 };
+
+function setup() {
+  const store = new FakeLeaseStore();
+  const clock = new FakeClock();
+  const { log } = captureLogger();
+  const candidate = (identity: string) => new LeaderElector({ store, identity, log, clock, wallClock: () => new Date(clock.now()), ...TIMING });
+  return { store, clock, candidate };
+}
+
+describe('LeaderElector', () => {
+  it('takes a lease nobody holds', async () => {
+    const { store, candidate } = setup();
+    expect(await candidate('a').tryAcquireOrRenew()).toBe(true);
+    expect(store.record).toMatchObject({ holder: 'a', leaseDurationSeconds: 15, transitions: 0 });
+  });
+
+  it('gives exactly one of two racing candidates the lease', async () => {
+    const { candidate } = setup();
+    const results = await Promise.all([candidate('a').tryAcquireOrRenew(), candidate('b').tryAcquireOrRenew()]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('waits for a held lease to expire on its own clock, then takes it over', async () => {
+    const { store, clock, candidate } = setup();
+    await candidate('a').tryAcquireOrRenew();
+    const b = candidate('b');
+    expect(await b.tryAcquireOrRenew()).toBe(false);
+    await clock.advance(14_000);
+    expect(await b.tryAcquireOrRenew()).toBe(false);
+    await clock.advance(1_000);
+    expect(await b.tryAcquireOrRenew()).toBe(true);
+    expect(store.record).toMatchObject({ holder: 'b', transitions: 1 });
+  });
+
+  it('never takes a lease its holder keeps renewing, however long it waits', async () => {
+    const { clock, candidate } = setup();
+    const a = candidate('a');
+    await a.tryAcquireOrRenew();
+    a.hold(() => {
+      throw new Error('a must not lose the lease');
+    });
+    const b = candidate('b');
+    for (let second = 0; second < 60; second += 5) {
+      await clock.advance(5_000);
+      expect(await b.tryAcquireOrRenew()).toBe(false);
+    }
+    expect(a.leading).toBe(true);
+  });
+
+  it('stops leading once it could not renew for the renew deadline, before the lease expires', async () => {
+    const { store, clock, candidate } = setup();
+    const a = candidate('a');
+    await a.tryAcquireOrRenew();
+    let lostAt: number | undefined;
+    a.hold(() => (lostAt = clock.now()));
+    store.down = true;
+    await clock.advance(20_000);
+    expect(lostAt).toBeGreaterThanOrEqual(TIMING.renewDeadlineMs);
+    expect(lostAt).toBeLessThan(TIMING.leaseDurationMs);
+    expect(a.leading).toBe(false);
+  });
+
+  it('hands the lease back on release, so a standby takes it at once', async () => {
+    const { clock, candidate } = setup();
+    const a = candidate('a');
+    await a.tryAcquireOrRenew();
+    const b = candidate('b');
+    expect(await b.tryAcquireOrRenew()).toBe(false);
+    await a.release();
+    await clock.advance(1);
+    expect(await b.tryAcquireOrRenew()).toBe(true);
+  });
+
+  it('acquire() keeps trying until the lease is free, and gives up when stopped', async () => {
+    const { clock, candidate } = setup();
+    const a = candidate('a');
+    await a.tryAcquireOrRenew();
+    const stop = new AbortController();
+    const waiting = candidate('b').acquire(stop.signal);
+    await clock.advance(30_000);
+    await expect(waiting).resolves.toBeUndefined();
+
+    const c = candidate('c').acquire(stop.signal);
+    await clock.advance(4_000);
+    stop.abort();
+    await expect(c).rejects.toThrow(/stopped before becoming the leader/);
+  });
+});

@@ -1,0 +1,163 @@
+import type { Logger } from '../log.js';
+import { systemClock, type Clock } from '../queue/clock.js';
+import { KubeError } from './errors.js';
+import type { LeaseRecord, LeaseStore } from './leases.js';
+
+export interface LeaderElectionOptions {
+  readonly store: LeaseStore;
+  /** Unique among candidates: the pod name, or host and pid. */
+  readonly identity: string;
+  /** How long a lease lasts without renewal before another candidate may take it. */
+  readonly leaseDurationMs: number;
+  /** The leader renews this often. */
+  readonly renewIntervalMs: number;
+  /** A leader that has not renewed for this long stops leading (< leaseDurationMs, so it stops first). */
+  readonly renewDeadlineMs: number;
+  /** A candidate tries this often. */
+  readonly retryIntervalMs: number;
+  readonly log: Logger;
+  readonly clock?: Clock;
+  readonly wallClock?: () => Date;
+}
+
+/**
+ * Leader election on a coordination.k8s.io Lease, with client-go's semantics: a lease is expired
+ * when its record has not changed for its duration *as observed on this candidate's own
+ * monotonic clock*, so clock skew between nodes cannot hand the lease to two holders; every write
+ * is optimistic (resourceVersion), so two candidates racing for a free lease get one winner.
+ */
+export class LeaderElector {
+  readonly #o: LeaderElectionOptions;
+  readonly #clock: Clock;
+  readonly #wall: () => Date;
+  #observed: { record: string; at: number; durationMs: number } | undefined;
+  #leading = false;
+  #lastRenewAt = 0;
+  #timer: unknown;
+
+  constructor(options: LeaderElectionOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#wall = options.wallClock ?? (() => new Date());
+  }
+
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  /** Resolves once this candidate leads; rejects when signal aborts first. */
+  async acquire(signal: AbortSignal): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      if (signal.aborted) throw new Error('stopped before becoming the leader');
+      if (await this.tryAcquireOrRenew()) {
+        this.#o.log.info({ lease: this.#leaseName(), identity: this.#o.identity }, 'became the leader');
+        return;
+      }
+      if (attempt === 1) this.#o.log.info({ lease: this.#leaseName(), holder: this.#holder() }, 'another replica leads; standing by');
+      await this.#sleep(this.#o.retryIntervalMs, signal);
+    }
+  }
+
+  /** Renews until it fails for renewDeadlineMs; then stops and calls onLost once. */
+  hold(onLost: () => void): void {
+    const renew = async () => {
+      const renewed = await this.tryAcquireOrRenew();
+      if (!renewed && this.#clock.now() - this.#lastRenewAt >= this.#o.renewDeadlineMs) {
+        this.#leading = false;
+        this.#o.log.error({ lease: this.#leaseName(), holder: this.#holder() }, 'lost the leader lease');
+        onLost();
+        return;
+      }
+      this.#timer = this.#clock.setTimeout(() => void renew(), this.#o.renewIntervalMs);
+    };
+    this.#timer = this.#clock.setTimeout(() => void renew(), this.#o.renewIntervalMs);
+  }
+
+  /** Stops renewing and hands the lease back at once, so a standby need not wait for it to expire. */
+  async release(): Promise<void> {
+    this.#clock.clearTimeout(this.#timer);
+    if (!this.#leading) return;
+    this.#leading = false;
+    try {
+      const current = await this.#o.store.read();
+      if (current?.record.holder !== this.#o.identity) return;
+      await this.#o.store.replace({ ...current.record, holder: '', leaseDurationSeconds: 1, renewTime: this.#wall() }, current.resourceVersion);
+      this.#o.log.info({ lease: this.#leaseName() }, 'released the leader lease');
+    } catch (error) {
+      this.#o.log.warn({ err: error }, 'could not release the leader lease; it expires by itself');
+    }
+  }
+
+  /** One round: take a free or expired lease, or renew our own. False when another holds it. */
+  async tryAcquireOrRenew(): Promise<boolean> {
+    const now = this.#clock.now();
+    const wall = this.#wall();
+    const ours: LeaseRecord = {
+      holder: this.#o.identity,
+      leaseDurationSeconds: Math.ceil(this.#o.leaseDurationMs / 1000),
+      transitions: 0,
+      acquireTime: wall,
+      renewTime: wall,
+    };
+    try {
+      const current = await this.#o.store.read();
+      if (!current) {
+        this.#observe(await this.#o.store.create(ours).then((s) => s.record), now);
+        return this.#won(now);
+      }
+      this.#observe(current.record, now);
+      const holder = current.record.holder;
+      if (holder !== '' && holder !== this.#o.identity && !this.#expired(now)) return this.#lost();
+      const renewing = holder === this.#o.identity;
+      const record: LeaseRecord = renewing
+        ? { ...current.record, leaseDurationSeconds: ours.leaseDurationSeconds, renewTime: wall }
+        : { ...ours, transitions: current.record.transitions + 1 };
+      this.#observe((await this.#o.store.replace(record, current.resourceVersion)).record, now);
+      return this.#won(now);
+    } catch (error) {
+      if (!(error instanceof KubeError && error.kind === 'Conflict')) this.#o.log.warn({ err: error }, 'leader election round failed');
+      return this.#lost();
+    }
+  }
+
+  #won(now: number): true {
+    this.#leading = true;
+    this.#lastRenewAt = now;
+    return true;
+  }
+
+  #lost(): false {
+    return false;
+  }
+
+  #observe(record: LeaseRecord, now: number): void {
+    const key = JSON.stringify(record);
+    if (this.#observed?.record !== key) this.#observed = { record: key, at: now, durationMs: record.leaseDurationSeconds * 1000 };
+  }
+
+  #expired(now: number): boolean {
+    return this.#observed !== undefined && this.#observed.at + this.#observed.durationMs <= now;
+  }
+
+  #holder(): string {
+    return this.#observed ? (JSON.parse(this.#observed.record) as LeaseRecord).holder : '';
+  }
+
+  #leaseName(): string {
+    return `${this.#o.store.namespace}/${this.#o.store.name}`;
+  }
+
+  #sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.#clock.clearTimeout(handle);
+        reject(new Error('stopped before becoming the leader'));
+      };
+      const handle = this.#clock.setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
