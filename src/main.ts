@@ -91,28 +91,33 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     await waitForSync(watches.all, log, stop);
     log.info('informer caches synced');
     if (config.once) return await syncOnce(controller, log);
-    // Warm caches first, then the lease: a standby that takes over can sync at once.
-    const leadership = elector ? await lead(elector, stop, log) : undefined;
-    if (stop.aborted) return 0;
-    queue = new WorkQueue<string>({
-      sync: async (key) => void (await controller.sync(key)),
-      backoff: SYNC_RETRY,
-      resync: { intervalMs: config.resyncMs, keys: () => controller.keys() },
-      onResult: ({ key, ok, retryInMs }) => {
-        metrics.queueDepth.set(queue?.depth ?? 0);
-        if (!ok) log.warn({ key, retryInMs }, 'sync will be retried');
-      },
-    });
-    queue.start();
-    for (const key of controller.keys()) queue.add(key);
-    const lost = await new Promise<boolean>((resolve) => {
-      stop.addEventListener('abort', () => resolve(false), { once: true });
-      leadership?.addEventListener('abort', () => resolve(true), { once: true });
-    });
-    log.info('shutting down: draining the work queue');
-    await queue.shutdown();
-    // Losing the lease mid-run means another replica may be writing: exit and start afresh.
-    return lost ? 1 : 0;
+    // Warm caches first, then the lease: a standby that takes over can sync at once. A leader
+    // that loses the lease (say, the apiserver was away longer than the renew deadline) stops
+    // writing and stands by again, in-process: the caches stay warm, nothing restarts.
+    for (;;) {
+      const leadership = elector ? await lead(elector, stop, log) : undefined;
+      if (stop.aborted) return 0;
+      const active = new WorkQueue<string>({
+        sync: async (key) => void (await controller.sync(key)),
+        backoff: SYNC_RETRY,
+        resync: { intervalMs: config.resyncMs, keys: () => controller.keys() },
+        onResult: ({ key, ok, retryInMs }) => {
+          metrics.queueDepth.set(active.depth);
+          if (!ok) log.warn({ key, retryInMs }, 'sync will be retried');
+        },
+      });
+      queue = active;
+      active.start();
+      for (const key of controller.keys()) active.add(key);
+      const lost = await new Promise<boolean>((resolve) => {
+        stop.addEventListener('abort', () => resolve(false), { once: true });
+        leadership?.addEventListener('abort', () => resolve(true), { once: true });
+      });
+      queue = undefined;
+      log.info(lost ? 'lost the lease: draining the work queue, then standing by' : 'shutting down: draining the work queue');
+      await active.shutdown();
+      if (!lost) return 0;
+    }
   } finally {
     await elector?.release();
     await Promise.all(watches.all.map((informer) => informer.stop()));

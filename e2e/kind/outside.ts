@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
-import { registerCleanup } from '../harness/index.js';
+import { proxyProtocolForwarderConfig, registerCleanup } from '../harness/index.js';
 import { selfSignedCertificate } from '../story/certs.js';
 import { exec } from './cluster.js';
 
@@ -45,25 +45,13 @@ async function start(name: string, container: GenericContainer): Promise<string>
 
 /** HAProxy's configuration: ports 80 and 443 to the same ports of target, with a PROXY v1 line. */
 export function loadBalancerConfig(target: string): string {
-  const ports = [80, 443].map(
-    (port) => `
-frontend port_${port}
-    bind :${port}
-    default_backend ingress_${port}
-backend ingress_${port}
-    server ingress ${target}:${port} send-proxy`,
-  );
-  return `global
-    log stdout format raw local0
-defaults
-    mode tcp
-    log global
-    option tcplog
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-${ports.join('\n')}
-`;
+  return proxyProtocolForwarderConfig({
+    comment: 'The cloud load balancer in front of ingress-nginx: proxy protocol on.',
+    bindAddress: '',
+    backendAddress: target,
+    ports: [80, 443].map((port) => ({ name: `port_${port}`, port, backendPort: port })),
+    log: 'stdout format raw',
+  });
 }
 
 /** The cloud load balancer in front of ingressIp. Root only to bind ports 80 and 443. */

@@ -11,9 +11,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataplaneTools, startProcess, toolPath, type ManagedProcess, type Netns } from '../harness/index.js';
+import { dataplaneTools, proxyProtocolForwarderConfig, startProcess, toolPath, type ManagedProcess, type Netns } from '../harness/index.js';
 import { startManagedHairpinHaproxy, type HairpinRoute, type ManagedHairpinHaproxy } from './hairpin-dataplane.js';
-import type { Backend } from './load-balancer.js';
+import { ingressPorts, type Backend } from './load-balancer.js';
 import { waitForTcp } from './wait.js';
 
 export interface HairpinHaproxyOptions {
@@ -47,32 +47,12 @@ function oneLine(text: string, max = 300): string {
 }
 
 export function hairpinHaproxyConfig(options: { address: string; ingressController: Backend }): string {
-  const { address, ingressController: ingress } = options;
-  return `# hairpin-proxy's HAProxy: in-cluster clients in, PROXY header added, ingress controller out.
-global
-    log stderr format short local0 notice
-defaults
-    mode tcp
-    log global
-    option tcplog
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-
-frontend http
-    bind ${address}:80
-    default_backend ingress-http
-
-frontend https
-    bind ${address}:443
-    default_backend ingress-https
-
-backend ingress-http
-    server ingress ${ingress.address}:${ingress.httpPort} send-proxy
-
-backend ingress-https
-    server ingress ${ingress.address}:${ingress.httpsPort} send-proxy
-`;
+  return proxyProtocolForwarderConfig({
+    comment: "hairpin-proxy's HAProxy: in-cluster clients in, PROXY header added, ingress controller out.",
+    bindAddress: options.address,
+    backendAddress: options.ingressController.address,
+    ports: ingressPorts(options.ingressController),
+  });
 }
 
 async function startStaticHairpinHaproxy(options: HairpinHaproxyOptions, reason: string): Promise<StaticHairpinHaproxy> {

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startProcess, toolPath, type ManagedProcess, type Netns } from '../harness/index.js';
+import { proxyProtocolForwarderConfig, startProcess, toolPath, type ForwardedPort, type ManagedProcess, type Netns } from '../harness/index.js';
 import { waitForTcp } from './wait.js';
 
 export interface Backend {
@@ -14,33 +14,24 @@ export interface Backend {
   readonly httpsPort: number;
 }
 
-/** HAProxy in TCP mode: each listener forwards to the same port of the backend with a PROXY v1 header. */
-export function proxyProtocolForwarderConfig(options: { comment: string; bindAddress: string; backend: Backend }): string {
-  const { comment, bindAddress, backend } = options;
-  const section = (name: string, port: number, backendPort: number) => `
-listen ${name}
-    bind ${bindAddress}:${port}
-    server ingress ${backend.address}:${backendPort} send-proxy`;
-  return `# ${comment}
-global
-    log stderr format short local0 notice
-defaults
-    mode tcp
-    log global
-    option tcplog
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-${section('http', 80, backend.httpPort)}
-${section('https', 443, backend.httpsPort)}
-`;
+/** The http and https listeners of a forwarder to this backend. */
+export function ingressPorts(backend: Backend): ForwardedPort[] {
+  return [
+    { name: 'http', port: 80, backendPort: backend.httpPort },
+    { name: 'https', port: 443, backendPort: backend.httpsPort },
+  ];
 }
 
 export async function startLoadBalancer(options: { netns: Netns; tmpDir: string; address: string; backend: Backend }): Promise<ManagedProcess> {
   const config = join(options.tmpDir, 'load-balancer.cfg');
   writeFileSync(
     config,
-    proxyProtocolForwarderConfig({ comment: 'The cloud load balancer: proxy protocol on.', bindAddress: options.address, backend: options.backend }),
+    proxyProtocolForwarderConfig({
+      comment: 'The cloud load balancer: proxy protocol on.',
+      bindAddress: options.address,
+      backendAddress: options.backend.address,
+      ports: ingressPorts(options.backend),
+    }),
   );
   const haproxy = startProcess({
     name: 'load-balancer',

@@ -66,6 +66,21 @@ describe('LeaderElector', () => {
     expect(a.leading).toBe(false);
   });
 
+  it('leads again once the apiserver is back, if nobody took the lease meanwhile', async () => {
+    const { store, clock, candidate } = setup();
+    const a = candidate('a');
+    await a.tryAcquireOrRenew();
+    a.hold(() => undefined);
+    store.down = true;
+    await clock.advance(12_000);
+    expect(a.leading).toBe(false);
+    store.down = false;
+    const again = a.acquire(new AbortController().signal);
+    await clock.advance(2_000);
+    await expect(again).resolves.toBeUndefined();
+    expect(store.record).toMatchObject({ holder: 'a', transitions: 0 });
+  });
+
   it('hands the lease back on release, so a standby takes it at once', async () => {
     const { clock, candidate } = setup();
     const a = candidate('a');
