@@ -27,6 +27,8 @@ export function isEmptyPlan(plan: HaproxyPlan): boolean {
 export function planHaproxy(live: Pick<ConfigSnapshot, 'frontends' | 'backends'>, desired: DesiredHaproxy): HaproxyPlan {
   const sections: SectionChange[] = [];
   const servers: Array<ServerChange & { backend: string }> = [];
+  /** Backends whose only changes are servers: what a reload, if one comes, rewrites whole. */
+  const serverOnly: Array<{ want: DesiredBackend; servers: readonly Server[] }> = [];
   const liveBackends = new Map(live.backends.filter(owned).map((b) => [b.name, b]));
   const liveFrontends = new Map(live.frontends.filter(owned).map((f) => [f.name, f]));
 
@@ -41,7 +43,10 @@ export function planHaproxy(live: Pick<ConfigSnapshot, 'frontends' | 'backends'>
     const slots = planSlots(liveServers, want.endpoints, template);
     const drift = backendDrift(have, want, desired) ?? liveServers.map((s) => serverDrift(s, template)).find(Boolean);
     if (drift) sections.push({ op: 'replace', section: 'backend', name: want.name, body: backendBody(want, desired, slots.servers), reason: drift });
-    else servers.push(...slots.changes.map((change) => ({ ...change, backend: want.name })));
+    else if (slots.changes.length > 0) {
+      servers.push(...slots.changes.map((change) => ({ ...change, backend: want.name })));
+      serverOnly.push({ want, servers: slots.servers });
+    }
   }
   for (const want of desired.frontends) {
     const have = liveFrontends.get(want.name);
@@ -62,12 +67,8 @@ export function planHaproxy(live: Pick<ConfigSnapshot, 'frontends' | 'backends'>
   }
   if (sections.length === 0) return { sections, servers };
   // A reload is coming anyway: fold the server changes into full backend rewrites.
-  const rewritten = new Set(sections.map((s) => s.name));
-  for (const want of desired.backends) {
-    const have = liveBackends.get(want.name);
-    if (!have || rewritten.has(want.name) || !servers.some((s) => s.backend === want.name)) continue;
-    const slots = planSlots(Object.values(have.servers ?? {}), want.endpoints, serverTemplate(want, desired));
-    sections.push({ op: 'replace', section: 'backend', name: want.name, body: backendBody(want, desired, slots.servers), reason: 'server changes ride along with the reload' });
+  for (const { want, servers: planned } of serverOnly) {
+    sections.push({ op: 'replace', section: 'backend', name: want.name, body: backendBody(want, desired, planned), reason: 'server changes ride along with the reload' });
   }
   return { sections: orderForTransaction(sections), servers: [] };
 }

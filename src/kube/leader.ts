@@ -107,7 +107,7 @@ export class LeaderElector {
       }
       this.#observe(current.record, now);
       const holder = current.record.holder;
-      if (holder !== '' && holder !== this.#o.identity && !this.#expired(now)) return this.#lost();
+      if (holder !== '' && holder !== this.#o.identity && !this.#expired(now)) return false;
       const renewing = holder === this.#o.identity;
       const record: LeaseRecord = renewing
         ? { ...current.record, leaseDurationSeconds: ours.leaseDurationSeconds, renewTime: wall }
@@ -116,7 +116,7 @@ export class LeaderElector {
       return this.#won(now);
     } catch (error) {
       if (!(error instanceof KubeError && error.kind === 'Conflict')) this.#o.log.warn({ err: error }, 'leader election round failed');
-      return this.#lost();
+      return false;
     }
   }
 
@@ -124,10 +124,6 @@ export class LeaderElector {
     this.#leading = true;
     this.#lastRenewAt = now;
     return true;
-  }
-
-  #lost(): false {
-    return false;
   }
 
   #observe(record: LeaseRecord, now: number): void {

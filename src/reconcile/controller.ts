@@ -42,7 +42,7 @@ export class Controller {
   constructor(private readonly deps: ControllerDeps) {}
 
   keys(): string[] {
-    return [COREDNS_KEY, ...(this.deps.haproxy?.replicas().map((replica) => replica.key) ?? [])];
+    return [COREDNS_KEY, ...this.haproxyKeys()];
   }
 
   /** The keys an informer change affects: Ingresses touch DNS, endpoints touch HAProxy. */
