@@ -10,7 +10,7 @@ import { startHealthServer } from './health.js';
 import { loadKubeConfig, makeApis } from './kube/client.js';
 import { KubeConfigMapStore } from './kube/configmaps.js';
 import { KubeEventRecorder } from './kube/events.js';
-import { LeaderElector } from './kube/leader.js';
+import { LeaderElector, leaseTimings } from './kube/leader.js';
 import { KubeLeaseStore } from './kube/leases.js';
 import { waitForSync } from './kube/informer.js';
 import { watchCluster, type ClusterWatches } from './kube/watches.js';
@@ -95,7 +95,7 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     // that loses the lease (say, the apiserver was away longer than the renew deadline) stops
     // writing and stands by again, in-process: the caches stay warm, nothing restarts.
     for (;;) {
-      const leadership = elector ? await lead(elector, stop, log) : undefined;
+      const leadership = elector ? await elector.lead(stop) : undefined;
       if (stop.aborted) return 0;
       const active = new WorkQueue<string>({
         sync: async (key) => void (await controller.sync(key)),
@@ -127,22 +127,6 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
 }
 
 const LEASE_NAME = 'hairpin-proxy';
-
-/** client-go's proportions: 15 s lease, renew every 2 s, give up leading after 10 s without. */
-function leaseTimings(leaseDurationMs: number) {
-  const renewIntervalMs = Math.round(leaseDurationMs / 7.5);
-  return { leaseDurationMs, renewDeadlineMs: Math.round((leaseDurationMs * 2) / 3), renewIntervalMs, retryIntervalMs: renewIntervalMs };
-}
-
-/** Waits for the lease (or a stop) and keeps it; the returned signal aborts when it is lost. */
-async function lead(elector: LeaderElector, stop: AbortSignal, log: Logger): Promise<AbortSignal> {
-  log.info('waiting for the leader lease');
-  const lost = new AbortController();
-  // Only a stop ends the wait early; the caller sees stop.aborted.
-  if (!(await elector.acquire(stop).then(() => true, () => false))) return lost.signal;
-  elector.hold(() => lost.abort());
-  return lost.signal;
-}
 
 async function syncOnce(controller: Controller, log: Logger): Promise<number> {
   try {

@@ -81,6 +81,15 @@ describe('LeaderElector', () => {
     expect(store.record).toMatchObject({ holder: 'a', transitions: 0 });
   });
 
+  it('lead() resolves once leading with a signal that aborts when the lease is lost', async () => {
+    const { store, clock, candidate } = setup();
+    const leadership = await candidate('a').lead(new AbortController().signal);
+    expect(leadership.aborted).toBe(false);
+    store.down = true;
+    await clock.advance(12_000);
+    expect(leadership.aborted).toBe(true);
+  });
+
   it('hands the lease back on release, so a standby takes it at once', async () => {
     const { clock, candidate } = setup();
     const a = candidate('a');

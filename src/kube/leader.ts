@@ -20,6 +20,12 @@ export interface LeaderElectionOptions {
   readonly wallClock?: () => Date;
 }
 
+/** client-go's proportions: 15 s lease, renew every 2 s, give up leading after 10 s without. */
+export function leaseTimings(leaseDurationMs: number): Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'renewIntervalMs' | 'retryIntervalMs'> {
+  const renewIntervalMs = Math.round(leaseDurationMs / 7.5);
+  return { leaseDurationMs, renewDeadlineMs: Math.round((leaseDurationMs * 2) / 3), renewIntervalMs, retryIntervalMs: renewIntervalMs };
+}
+
 /**
  * Leader election on a coordination.k8s.io Lease, with client-go's semantics: a lease is expired
  * when its record has not changed for its duration *as observed on this candidate's own
@@ -56,6 +62,18 @@ export class LeaderElector {
       if (attempt === 1) this.#o.log.info({ lease: this.#leaseName(), holder: this.#holder() }, 'another replica leads; standing by');
       await this.#sleep(this.#o.retryIntervalMs, signal);
     }
+  }
+
+  /**
+   * acquire() then hold(): the returned signal aborts when the lease is lost. A stop ends the
+   * wait early (the caller sees stop.aborted).
+   */
+  async lead(stop: AbortSignal): Promise<AbortSignal> {
+    this.#o.log.info('waiting for the leader lease');
+    const lost = new AbortController();
+    if (!(await this.acquire(stop).then(() => true, () => false))) return lost.signal;
+    this.hold(() => lost.abort());
+    return lost.signal;
   }
 
   /** Renews until it fails for renewDeadlineMs; then stops and calls onLost once. */
