@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DataPlaneClient, type DataPlaneClientOptions } from '../../src/haproxy/dataplane/client.js';
 import { dataplaneConfigYaml, haproxyBaseConfig, reloadScript } from '../../src/haproxy/dataplane/local-config.js';
 import { freePort } from './ports.js';
-import { startProcess, waitFor, type ManagedProcess } from './processes.js';
+import { sleep, startProcess, waitFor, type ManagedProcess } from './processes.js';
 import { toolPath, type ToolName } from './tools.js';
 
 export const DATAPLANE_USER = 'admin';
@@ -133,7 +133,23 @@ export async function startDataplane(options: DataplaneOptions): Promise<LocalDa
   };
 }
 
-function masterCommand(socketPath: string, command: string): Promise<string> {
+/**
+ * One command on HAProxy's master CLI. While a reload re-executes the master, its socket refuses
+ * connections for a moment: retried for up to 5 s.
+ */
+async function masterCommand(socketPath: string, command: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await masterCommandOnce(socketPath, command);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code !== 'ECONNREFUSED' && code !== 'ENOENT') || attempt >= 50) throw error;
+      await sleep(100);
+    }
+  }
+}
+
+function masterCommandOnce(socketPath: string, command: string): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     let out = '';
     const socket = createConnection(socketPath, () => socket.end(`${command}\n`));
