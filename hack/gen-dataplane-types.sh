@@ -36,7 +36,7 @@ if [[ -z $spec ]]; then
   port=$(node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
   npx tsx --eval "
     import { writeFileSync } from 'node:fs';
-    import { dataplaneConfigYaml, haproxyBaseConfig } from './src/haproxy/dataplane/local-config.ts';
+    import { dataplaneConfigYaml, haproxyBaseConfig } from './e2e/harness/dataplane-config.ts';
     const dir = process.argv[1];
     writeFileSync(dir + '/haproxy.cfg', haproxyBaseConfig({ runtimeSocket: dir + '/runtime.sock' }));
     writeFileSync(dir + '/dataplaneapi.yaml', dataplaneConfigYaml({

@@ -7,7 +7,7 @@ import { access, stat } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { DataPlaneClient, type DataPlaneClientOptions } from '../../src/haproxy/dataplane/client.js';
-import { dataplaneConfigYaml, haproxyBaseConfig, reloadScript } from '../../src/haproxy/dataplane/local-config.js';
+import { dataplaneConfigYaml, haproxyBaseConfig, reloadScript } from './dataplane-config.js';
 import { freePort } from './ports.js';
 import { sleep, startProcess, waitFor, type ManagedProcess } from './processes.js';
 import { toolPath, type ToolName } from './tools.js';

@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { FLAGS } from '../../src/config.js';
 import { DataPlaneClient } from '../../src/haproxy/dataplane/client.js';
-import { dataplaneConfigYaml, haproxyBaseConfig, reloadScript } from '../../src/haproxy/dataplane/local-config.js';
+import { dataplaneConfigYaml, haproxyBaseConfig, reloadScript } from '../harness/dataplane-config.js';
 import { DATAPLANE_PORT_NAME } from '../../src/haproxy/replicas.js';
 import {
   cleanupAll,

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { planRoutes, type RoutePlan } from '../plan/routes.js';
-import type { IngressClassLike, IngressLike } from '../sources/objects.js';
+import type { IngressClassLike, IngressLike } from '../model/objects.js';
 import { UsageError, type CommandIO } from './io.js';
 
 export const PLAN_USAGE = `hairpin-proxy plan -f FILE|- [--ingress-class NAME]... [--output json|table]

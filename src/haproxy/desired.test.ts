@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { DEFAULT_HAPROXY_POLICY, desiredHaproxy, PROXY_PROTOCOL_ANNOTATION, type EndpointSliceLike, type ServiceLike } from './desired.js';
+import type { EndpointSliceLike, ServiceLike } from '../model/objects.js';
+import { DEFAULT_HAPROXY_POLICY, desiredHaproxy, PROXY_PROTOCOL_ANNOTATION } from './desired.js';
 
 const service = (annotations: Record<string, string> = {}, clusterIP = '10.96.0.10'): ServiceLike => ({
   metadata: { name: 'ingress-nginx-controller', namespace: 'ingress-nginx', annotations },

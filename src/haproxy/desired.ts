@@ -1,23 +1,4 @@
-import type { ObjectMeta } from '../sources/objects.js';
-
-/** The fields of a Service the hairpin HAProxy is built from (client-node models and YAML fit). */
-export interface ServiceLike {
-  readonly metadata?: ObjectMeta;
-  readonly spec?: {
-    readonly clusterIP?: string;
-    readonly ports?: ReadonlyArray<{ readonly name?: string; readonly port?: number; readonly protocol?: string }>;
-  };
-}
-
-export interface EndpointSliceLike {
-  readonly metadata?: ObjectMeta & { readonly labels?: Readonly<Record<string, string>> };
-  readonly addressType?: string;
-  readonly endpoints?: ReadonlyArray<{
-    readonly addresses?: readonly string[];
-    readonly conditions?: { readonly ready?: boolean };
-  }>;
-  readonly ports?: ReadonlyArray<{ readonly name?: string; readonly port?: number; readonly protocol?: string }>;
-}
+import type { IngressTarget, ServiceLike } from '../model/objects.js';
 
 export type ProxyProtocol = 'v1' | 'v2';
 
@@ -72,11 +53,6 @@ export interface DesiredHaproxy {
 
 /** Every HAProxy object this controller owns is named with this prefix; it touches no other. */
 export const OWNED_PREFIX = 'hairpin_';
-
-export interface IngressTarget {
-  readonly service: ServiceLike | undefined;
-  readonly slices: readonly EndpointSliceLike[];
-}
 
 /**
  * Pure: the hairpin HAProxy's frontends and backends for one ingress controller. Frontend port P

@@ -1,4 +1,4 @@
-import type { EndpointSliceLike } from './desired.js';
+import type { EndpointSliceLike } from '../model/objects.js';
 
 /** One hairpin HAProxy pod's Data Plane API, and the work-queue key that syncs it. */
 export interface Replica {

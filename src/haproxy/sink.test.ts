@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { captureLogger } from '../testing/fakes.js';
 import { FakeDataPlane } from '../testing/fake-dataplane.js';
 import { DataPlaneError } from './dataplane/errors.js';
-import { DEFAULT_HAPROXY_POLICY, desiredHaproxy, type DesiredHaproxy, type EndpointSliceLike, type ProxyProtocol } from './desired.js';
+import type { EndpointSliceLike } from '../model/objects.js';
+import { DEFAULT_HAPROXY_POLICY, desiredHaproxy, type DesiredHaproxy, type ProxyProtocol } from './desired.js';
 import { HaproxySink } from './sink.js';
 
 const service = { metadata: { name: 'ingress-nginx-controller' }, spec: { ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] } };

@@ -1,14 +1,6 @@
 import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
+import type { ObjectRef } from '../model/objects.js';
 import { toKubeError } from './errors.js';
-
-export interface ObjectRef {
-  readonly kind: string;
-  readonly apiVersion: string;
-  readonly namespace: string;
-  readonly name: string;
-  readonly uid?: string;
-  readonly resourceVersion?: string;
-}
 
 export interface ConfigMapSnapshot {
   readonly data: Readonly<Record<string, string>>;

@@ -1,6 +1,6 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
-import type { ObjectRef } from './configmaps.js';
+import type { ObjectRef } from '../model/objects.js';
 
 export type EventType = 'Normal' | 'Warning';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { FakeClock } from '../queue/fake-clock.js';
+import { FakeClock } from '../testing/fake-clock.js';
 import { captureLogger, FakeLeaseStore } from '../testing/fakes.js';
 import { LeaderElector } from './leader.js';
 

@@ -1,6 +1,5 @@
 import type { KubeConfig, KubernetesObject, V1ConfigMap, V1EndpointSlice, V1Ingress, V1IngressClass, V1Service } from '@kubernetes/client-node';
-import type { IngressTarget } from '../haproxy/desired.js';
-import type { Snapshot } from '../plan/routes.js';
+import type { IngressTarget, Snapshot } from '../model/objects.js';
 import type { KubeApis } from './client.js';
 import { ResilientInformer, type InformerOptions } from './informer.js';
 

@@ -1,11 +1,6 @@
 import { checkHost } from '../sources/hostname.js';
 import { ingressHosts, selectsIngress } from '../sources/ingress.js';
-import { objectKey, type IngressClassLike, type IngressLike } from '../sources/objects.js';
-
-export interface Snapshot {
-  readonly ingresses: readonly IngressLike[];
-  readonly ingressClasses: readonly IngressClassLike[];
-}
+import { objectKey, type Snapshot } from '../model/objects.js';
 
 export interface RoutePolicy {
   /** Ingress classes to serve; empty means all. */

@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { FakeClock } from './fake-clock.js';
+import { FakeClock } from '../testing/fake-clock.js';
 import { WorkQueue, type SyncResult, type WorkQueueOptions } from './work-queue.js';
 
 interface Deferred {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Snapshot } from '../plan/routes.js';
+import type { Snapshot } from '../model/objects.js';
 import { anIngress } from '../testing/builders.js';
 import { captureLogger, FakeConfigMapStore, FakeEventRecorder } from '../testing/fakes.js';
 import { CorednsSink } from '../coredns/sink.js';

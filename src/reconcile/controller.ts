@@ -1,12 +1,13 @@
 import { renderCorefile } from '../coredns/corefile.js';
 import type { CorednsSink, SinkOutcome } from '../coredns/sink.js';
-import { desiredHaproxy, type DesiredHaproxy, type HaproxyPolicy, type IngressTarget } from '../haproxy/desired.js';
+import { desiredHaproxy, type DesiredHaproxy, type HaproxyPolicy } from '../haproxy/desired.js';
 import type { Replica } from '../haproxy/replicas.js';
 import type { HaproxyOutcome, HaproxySink } from '../haproxy/sink.js';
 import type { EventRecorder } from '../kube/events.js';
 import { nextSyncId, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { planRoutes, type RoutePlan, type RoutePolicy, type Snapshot } from '../plan/routes.js';
+import type { IngressTarget, Snapshot } from '../model/objects.js';
+import { planRoutes, type RoutePlan, type RoutePolicy } from '../plan/routes.js';
 
 export const COREDNS_KEY = 'coredns';
 

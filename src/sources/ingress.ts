@@ -1,4 +1,4 @@
-import type { IngressClassLike, IngressLike } from './objects.js';
+import type { IngressClassLike, IngressLike } from '../model/objects.js';
 
 export const LEGACY_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
 export const DEFAULT_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';

@@ -1,4 +1,4 @@
-import type { IngressClassLike, IngressLike } from '../sources/objects.js';
+import type { IngressClassLike, IngressLike } from '../model/objects.js';
 import { DEFAULT_CLASS_ANNOTATION, LEGACY_CLASS_ANNOTATION } from '../sources/ingress.js';
 
 export interface IngressShape {

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import type { ConfigMapSnapshot, ConfigMapStore, ObjectRef } from '../kube/configmaps.js';
+import type { ConfigMapSnapshot, ConfigMapStore } from '../kube/configmaps.js';
+import type { ObjectRef } from '../model/objects.js';
 import { KubeError } from '../kube/errors.js';
 import type { EventRecorder, EventType } from '../kube/events.js';
 import type { LeaseRecord, LeaseSnapshot, LeaseStore } from '../kube/leases.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
-import { dataplaneConfigYaml, haproxyBaseConfig, reloadScript } from './local-config.js';
+import { dataplaneConfigYaml, haproxyBaseConfig, reloadScript } from './dataplane-config.js';
 
 const options = {
   host: '127.0.0.1',

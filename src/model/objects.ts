@@ -1,0 +1,72 @@
+/**
+ * The few fields of Kubernetes objects that the planners read. Structural, so that informer caches
+ * (@kubernetes/client-node models) and plain YAML from `kubectl get -o yaml` both fit. Every layer
+ * may import this module; it imports nothing.
+ */
+export interface ObjectMeta {
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly uid?: string;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+export interface IngressLike {
+  readonly kind?: string;
+  readonly metadata?: ObjectMeta;
+  readonly spec?: {
+    readonly ingressClassName?: string;
+    readonly rules?: ReadonlyArray<{ readonly host?: string }>;
+    readonly tls?: ReadonlyArray<{ readonly hosts?: readonly string[] }>;
+  };
+}
+
+export interface IngressClassLike {
+  readonly kind?: string;
+  readonly metadata?: ObjectMeta;
+}
+
+/** The fields of a Service the hairpin HAProxy is built from. */
+export interface ServiceLike {
+  readonly metadata?: ObjectMeta;
+  readonly spec?: {
+    readonly clusterIP?: string;
+    readonly ports?: ReadonlyArray<{ readonly name?: string; readonly port?: number; readonly protocol?: string }>;
+  };
+}
+
+export interface EndpointSliceLike {
+  readonly metadata?: ObjectMeta & { readonly labels?: Readonly<Record<string, string>> };
+  readonly addressType?: string;
+  readonly endpoints?: ReadonlyArray<{
+    readonly addresses?: readonly string[];
+    readonly conditions?: { readonly ready?: boolean };
+    readonly targetRef?: { readonly kind?: string; readonly namespace?: string; readonly name?: string; readonly uid?: string };
+  }>;
+  readonly ports?: ReadonlyArray<{ readonly name?: string; readonly port?: number; readonly protocol?: string }>;
+}
+
+/** What the informer caches hold for the route planner, read once per sync. */
+export interface Snapshot {
+  readonly ingresses: readonly IngressLike[];
+  readonly ingressClasses: readonly IngressClassLike[];
+}
+
+/** The ingress controller's Service and its EndpointSlices: what the hairpin HAProxy forwards to. */
+export interface IngressTarget {
+  readonly service: ServiceLike | undefined;
+  readonly slices: readonly EndpointSliceLike[];
+}
+
+/** A Kubernetes object an Event is about. */
+export interface ObjectRef {
+  readonly kind: string;
+  readonly apiVersion: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid?: string;
+  readonly resourceVersion?: string;
+}
+
+export function objectKey(kind: string, meta: ObjectMeta | undefined): string {
+  return meta?.namespace ? `${kind}/${meta.namespace}/${meta.name ?? ''}` : `${kind}/${meta?.name ?? ''}`;
+}
