@@ -116,3 +116,38 @@ describe('LeaderElector', () => {
     await expect(c).rejects.toThrow(/stopped before becoming the leader/);
   });
 });
+
+describe('LeaderElector, stopping and losing', () => {
+  it('release() during an in-flight renewal ends with the Lease released and no timer left', async () => {
+    const { store, clock, candidate } = setup();
+    const a = candidate('a');
+    await a.lead(new AbortController().signal);
+    const land = store.holdNextReplace();
+    await clock.advance(TIMING.renewIntervalMs); // a renewal starts and hangs in its write
+    const released = a.release();
+    land();
+    await released;
+    await clock.advance(TIMING.leaseDurationMs);
+    expect(store.record?.holder).toBe('');
+    expect(a.leading).toBe(false);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('stops leading the moment a renewal finds another holder, without waiting for the renew deadline', async () => {
+    const { store, clock, candidate } = setup();
+    const leadership = await candidate('a').lead(new AbortController().signal);
+    store.takeOver('b', 60, new Date(clock.now()));
+    await clock.advance(TIMING.renewIntervalMs);
+    expect(leadership.aborted).toBe(true);
+  });
+
+  it('stops leading at the renew deadline even while a renewal hangs', async () => {
+    const { store, clock, candidate } = setup();
+    const leadership = await candidate('a').lead(new AbortController().signal);
+    store.holdNextReplace(); // never lands
+    await clock.advance(TIMING.renewDeadlineMs - 1);
+    expect(leadership.aborted).toBe(false);
+    await clock.advance(1);
+    expect(leadership.aborted).toBe(true);
+  });
+});

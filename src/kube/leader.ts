@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import { systemClock, type Clock } from '../queue/clock.js';
+import { RepeatFilter } from '../repeats.js';
 import { KubeError } from './errors.js';
 import type { LeaseRecord, LeaseStore } from './leases.js';
 
@@ -26,20 +27,35 @@ export function leaseTimings(leaseDurationMs: number): Pick<LeaderElectionOption
   return { leaseDurationMs, renewDeadlineMs: Math.round((leaseDurationMs * 2) / 3), renewIntervalMs, retryIntervalMs: renewIntervalMs };
 }
 
+/** What one election round found. */
+type Round = 'ours' | 'theirs' | 'failed';
+
+/** One stretch of leadership: its timers, and the renewal in flight, if any. */
+interface Term {
+  ended: boolean;
+  renewTimer: unknown;
+  deadlineTimer: unknown;
+}
+
 /**
  * Leader election on a coordination.k8s.io Lease, with client-go's semantics: a lease is expired
  * when its record has not changed for its duration *as observed on this candidate's own
  * monotonic clock*, so clock skew between nodes cannot hand the lease to two holders; every write
  * is optimistic (resourceVersion), so two candidates racing for a free lease get one winner.
+ *
+ * A leader stops leading the moment it knows it may no longer lead: when a renewal finds another
+ * holder, or when renewDeadlineMs pass without a successful renewal (a timer, so a renewal that
+ * hangs cannot stretch it). release() waits for a round in flight, so none lands after it.
  */
 export class LeaderElector {
   readonly #o: LeaderElectionOptions;
   readonly #clock: Clock;
   readonly #wall: () => Date;
+  readonly #failures = new RepeatFilter();
   #observed: { record: string; at: number; durationMs: number } | undefined;
-  #leading = false;
   #lastRenewAt = 0;
-  #timer: unknown;
+  #term: Term | undefined;
+  #inFlight: Promise<Round> | undefined;
 
   constructor(options: LeaderElectionOptions) {
     this.#o = options;
@@ -48,10 +64,10 @@ export class LeaderElector {
   }
 
   get leading(): boolean {
-    return this.#leading;
+    return this.#term !== undefined && !this.#term.ended;
   }
 
-  /** Resolves once this candidate leads; rejects when signal aborts first. */
+  /** Resolves once this candidate holds the lease; rejects when signal aborts first. */
   async acquire(signal: AbortSignal): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) throw new Error('stopped before becoming the leader');
@@ -76,26 +92,37 @@ export class LeaderElector {
     return lost.signal;
   }
 
-  /** Renews until it fails for renewDeadlineMs; then stops and calls onLost once. */
+  /** Renews every renewIntervalMs; calls onLost once when leadership ends by itself. */
   hold(onLost: () => void): void {
-    const renew = async () => {
-      const renewed = await this.tryAcquireOrRenew();
-      if (!renewed && this.#clock.now() - this.#lastRenewAt >= this.#o.renewDeadlineMs) {
-        this.#leading = false;
-        this.#o.log.error({ lease: this.#leaseName(), holder: this.#holder() }, 'lost the leader lease');
-        onLost();
-        return;
-      }
-      this.#timer = this.#clock.setTimeout(() => void renew(), this.#o.renewIntervalMs);
+    const term: Term = { ended: false, renewTimer: undefined, deadlineTimer: undefined };
+    this.#term = term;
+    const lose = (reason: string) => {
+      if (term.ended) return;
+      this.#end(term);
+      this.#o.log.error({ lease: this.#leaseName(), holder: this.#holder(), reason }, 'lost the leader lease');
+      onLost();
     };
-    this.#timer = this.#clock.setTimeout(() => void renew(), this.#o.renewIntervalMs);
+    const armDeadline = () => {
+      this.#clock.clearTimeout(term.deadlineTimer);
+      const left = this.#lastRenewAt + this.#o.renewDeadlineMs - this.#clock.now();
+      term.deadlineTimer = this.#clock.setTimeout(() => lose(`not renewed for ${this.#o.renewDeadlineMs} ms`), left);
+    };
+    const renew = async () => {
+      const result = await this.#round();
+      if (term.ended) return;
+      if (result === 'theirs') return lose('another replica holds it');
+      if (result === 'ours') armDeadline();
+      term.renewTimer = this.#clock.setTimeout(() => void renew(), this.#o.renewIntervalMs);
+    };
+    armDeadline();
+    term.renewTimer = this.#clock.setTimeout(() => void renew(), this.#o.renewIntervalMs);
   }
 
   /** Stops renewing and hands the lease back at once, so a standby need not wait for it to expire. */
   async release(): Promise<void> {
-    this.#clock.clearTimeout(this.#timer);
-    if (!this.#leading) return;
-    this.#leading = false;
+    if (this.#term) this.#end(this.#term);
+    this.#term = undefined;
+    await this.#inFlight;
     try {
       const current = await this.#o.store.read();
       if (current?.record.holder !== this.#o.identity) return;
@@ -108,6 +135,18 @@ export class LeaderElector {
 
   /** One round: take a free or expired lease, or renew our own. False when another holds it. */
   async tryAcquireOrRenew(): Promise<boolean> {
+    return (await this.#round()) === 'ours';
+  }
+
+  #round(): Promise<Round> {
+    const round = this.#tryRound().finally(() => {
+      if (this.#inFlight === round) this.#inFlight = undefined;
+    });
+    this.#inFlight = round;
+    return round;
+  }
+
+  async #tryRound(): Promise<Round> {
     const now = this.#clock.now();
     const wall = this.#wall();
     const ours: LeaseRecord = {
@@ -125,7 +164,7 @@ export class LeaderElector {
       }
       this.#observe(current.record, now);
       const holder = current.record.holder;
-      if (holder !== '' && holder !== this.#o.identity && !this.#expired(now)) return false;
+      if (holder !== '' && holder !== this.#o.identity && !this.#expired(now)) return this.#recovered('theirs');
       const renewing = holder === this.#o.identity;
       const record: LeaseRecord = renewing
         ? { ...current.record, leaseDurationSeconds: ours.leaseDurationSeconds, renewTime: wall }
@@ -133,15 +172,30 @@ export class LeaderElector {
       this.#observe((await this.#o.store.replace(record, current.resourceVersion)).record, now);
       return this.#won(now);
     } catch (error) {
-      if (!(error instanceof KubeError && error.kind === 'Conflict')) this.#o.log.warn({ err: error }, 'leader election round failed');
-      return false;
+      // A conflict means somebody else wrote first: the next round reads what they wrote.
+      if (error instanceof KubeError && error.kind === 'Conflict') return 'failed';
+      const message = error instanceof Error ? error.message : String(error);
+      if (this.#failures.failed('lease', message)) this.#o.log.warn({ lease: this.#leaseName(), err: error }, 'leader election round failed');
+      else this.#o.log.debug({ lease: this.#leaseName(), err: error }, 'leader election round failed again');
+      return 'failed';
     }
   }
 
-  #won(now: number): true {
-    this.#leading = true;
+  #won(now: number): Round {
     this.#lastRenewAt = now;
-    return true;
+    return this.#recovered('ours');
+  }
+
+  #recovered(round: Round): Round {
+    const failures = this.#failures.succeeded('lease');
+    if (failures > 0) this.#o.log.info({ lease: this.#leaseName(), failedRounds: failures }, 'leader election reaches the Lease again');
+    return round;
+  }
+
+  #end(term: Term): void {
+    term.ended = true;
+    this.#clock.clearTimeout(term.renewTimer);
+    this.#clock.clearTimeout(term.deadlineTimer);
   }
 
   #observe(record: LeaseRecord, now: number): void {

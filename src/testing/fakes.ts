@@ -87,6 +87,20 @@ export class FakeLeaseStore implements LeaseStore {
   record: LeaseRecord | undefined;
   /** Every read and write fails while set: an unreachable apiserver. */
   down = false;
+  /** The next replace() waits (after its read, before landing) until the returned gate opens. */
+  #gate: Promise<void> | undefined;
+
+  /** Holds the next replace() in flight, as a slow apiserver would; call the result to let it land. */
+  holdNextReplace(): () => void {
+    let open!: () => void;
+    this.#gate = new Promise((resolve) => (open = resolve));
+    return open;
+  }
+
+  /** Another candidate writes the Lease (a second identity takes it). */
+  takeOver(holder: string, leaseDurationSeconds: number, now: Date): void {
+    this.write({ holder, leaseDurationSeconds, transitions: (this.record?.transitions ?? 0) + 1, acquireTime: now, renewTime: now });
+  }
 
   async read(): Promise<LeaseSnapshot | undefined> {
     this.check('read Lease');
@@ -101,6 +115,9 @@ export class FakeLeaseStore implements LeaseStore {
 
   async replace(record: LeaseRecord, resourceVersion: string): Promise<LeaseSnapshot> {
     this.check('update Lease');
+    const gate = this.#gate;
+    this.#gate = undefined;
+    if (gate) await gate;
     if (resourceVersion !== String(this.resourceVersion)) throw new KubeError('Conflict', 'update Lease', 409, 'the object has been modified');
     return this.write(record);
   }
