@@ -103,6 +103,29 @@ describe('WorkQueue', () => {
     expect(maxActive).toBe(2);
   });
 
+  it("runs each key in its own lane with concurrency 'per-key': a hung key delays no other", async () => {
+    const never = new Promise<void>(() => undefined);
+    const { clock, queue, starts } = setup((key) => (key.startsWith('hung') ? never : instant()), { concurrency: 'per-key' });
+    queue.start();
+    for (const key of ['hung-1', 'hung-2', 'hung-3']) queue.add(key);
+    await clock.advance(10);
+    queue.add('dns');
+    await clock.advance(0);
+    expect(starts).toEqual(['hung-1@0', 'hung-2@0', 'hung-3@0', 'dns@10']);
+  });
+
+  it('reports the depth to onDepthChange whenever it changes, not only after a sync', async () => {
+    const depths: number[] = [];
+    const { clock, queue } = setup(instant, { concurrency: 1, onDepthChange: (depth) => depths.push(depth) });
+    queue.add('a');
+    queue.add('b');
+    queue.add('a');
+    expect(depths).toEqual([1, 2]);
+    queue.start();
+    await clock.advance(0);
+    expect(depths).toEqual([1, 2, 1, 0]);
+  });
+
   describe('on failure', () => {
     it('retries with exponential backoff capped at maxMs; success resets the count', async () => {
       let failuresLeft = 5;
@@ -173,6 +196,46 @@ describe('WorkQueue', () => {
       expect(queue.depth).toBe(0);
       await clock.advance(1000);
       expect(starts).toEqual(['a@0', 'a@100']);
+    });
+
+    it('backs a permanent failure off to minutes, and wakes it at once when its input changes', async () => {
+      let broken = true;
+      const { clock, queue, starts, results } = setup(
+        async () => {
+          if (broken) throw new Error('malformed Corefile');
+        },
+        { classify: () => 'permanent', permanentBackoff: { baseMs: 30_000, maxMs: 300_000 } },
+      );
+      queue.start();
+      queue.add('a');
+      await clock.advance(30_000 + 60_000 + 120_000 + 240_000 + 300_000);
+      expect(starts).toEqual(['a@0', 'a@30000', 'a@90000', 'a@210000', 'a@450000', 'a@750000']);
+      expect(results.map((r) => r.retryInMs)).toEqual([30_000, 60_000, 120_000, 240_000, 300_000, 300_000]);
+      expect(results.every((r) => r.permanent === true)).toBe(true);
+
+      broken = false;
+      queue.add('a'); // a person fixed the input: no need to wait out the backoff
+      await clock.advance(0);
+      expect(starts.at(-1)).toBe('a@750000');
+      expect(results.at(-1)).toMatchObject({ ok: true });
+    });
+
+    it('keeps transient failures on the short backoff, whatever classify says of others', async () => {
+      const { clock, queue, results } = setup(
+        async (key) => {
+          throw new Error(key);
+        },
+        { classify: (error) => ((error as Error).message === 'p' ? 'permanent' : 'transient'), backoff: { baseMs: 100, maxMs: 500 } },
+      );
+      queue.start();
+      queue.add('t');
+      queue.add('p');
+      await clock.advance(0);
+      expect(results.map((r) => [r.key, r.permanent, r.retryInMs])).toEqual([
+        ['t', false, 100],
+        ['p', true, 30_000],
+      ]);
+      await queue.shutdown();
     });
 
     it('serves an add made during a failing sync with the retry, not an extra run', async () => {
@@ -274,7 +337,7 @@ describe('WorkQueue', () => {
       inFlight.reject(new Error('boom'));
       expect(await drained).toBe(true);
       expect(results).toEqual([
-        { key: 'a', ok: false, durationMs: 0, attempt: 1, error: new Error('boom') },
+        { key: 'a', ok: false, durationMs: 0, attempt: 1, error: new Error('boom'), permanent: false },
       ]);
       expect(clock.pending).toBe(0);
     });

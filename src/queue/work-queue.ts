@@ -13,15 +13,31 @@ export interface SyncResult<K extends string> {
   error?: unknown;
   /** When a failed key will run again (undefined during shutdown, which schedules no retries). */
   retryInMs?: number;
+  /** The failure was classified permanent: long backoff, woken by the next add(). */
+  permanent?: boolean;
 }
+
+/**
+ * How a failure is retried, like controller-runtime's TerminalError: 'transient' (an API away, a
+ * conflict) retries soon and ignores adds meanwhile; 'permanent' (bad input that only a change
+ * can fix) backs off to minutes, and the next add() (its input changed) runs it at once.
+ */
+export type RetryClass = 'transient' | 'permanent';
 
 export interface WorkQueueOptions<K extends string> {
   /** The work. A rejection means "retry this key with backoff"; resolve to give up on a key. */
   sync: (key: K) => Promise<void>;
-  /** Syncs of different keys running at once. Default 2. */
-  concurrency?: number;
-  /** Per-key retry delay after failures. Default { baseMs: 100, maxMs: 60_000, jitter: 0.2 }. */
+  /**
+   * Syncs of different keys running at once. Default 2. 'per-key': no limit across keys, so no key
+   * waits for another's sync (each key still runs one sync at a time).
+   */
+  concurrency?: number | 'per-key';
+  /** Per-key retry delay after transient failures. Default { baseMs: 100, maxMs: 60_000, jitter: 0.2 }. */
   backoff?: Partial<BackoffOptions>;
+  /** Which failures are permanent. Default: none. */
+  classify?: (error: unknown) => RetryClass;
+  /** Retry delay after permanent failures. Default { baseMs: 30_000, maxMs: 300_000, jitter: 0.2 }. */
+  permanentBackoff?: Partial<BackoffOptions>;
   /** Global limit on sync starts. Default { perSecond: 10, burst: 100 }. */
   rateLimit?: Partial<RateLimitOptions>;
   /**
@@ -34,9 +50,12 @@ export interface WorkQueueOptions<K extends string> {
   random?: () => number;
   /** Called after every sync, for metrics and logs. Must not throw. */
   onResult?: (result: SyncResult<K>) => void;
+  /** Called whenever depth changes, for a gauge. Must not throw. */
+  onDepthChange?: (depth: number) => void;
 }
 
 const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 100, maxMs: 60_000, jitter: 0.2 };
+const DEFAULT_PERMANENT_BACKOFF: BackoffOptions = { baseMs: 30_000, maxMs: 300_000, jitter: 0.2 };
 const DEFAULT_RATE_LIMIT: RateLimitOptions = { perSecond: 10, burst: 100 };
 const DEFAULT_RESYNC_INTERVAL_MS = 5 * 60_000;
 
@@ -55,16 +74,20 @@ function ignoreCleared(error: unknown): void {
  * time; failed keys retry with per-key exponential backoff; a global token bucket paces sync
  * starts; p-queue bounds how many keys sync at once.
  *
- * Unlike client-go, add() of a key waiting out its backoff is ignored rather than queued at once,
- * so an event storm cannot hammer a failing API server. Nothing is lost: the retry is a full,
- * level-triggered sync that starts after that add.
+ * Unlike client-go, add() of a key waiting out a transient failure's backoff is ignored rather
+ * than queued at once, so an event storm cannot hammer a failing API server. Nothing is lost: the
+ * retry is a full, level-triggered sync that starts after that add. A key waiting out a permanent
+ * failure is the opposite: only new input can fix it, so add() runs it at once.
  */
 export class WorkQueue<K extends string> {
   readonly #sync: (key: K) => Promise<void>;
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #onResult: ((result: SyncResult<K>) => void) | undefined;
+  readonly #onDepthChange: ((depth: number) => void) | undefined;
+  readonly #classify: (error: unknown) => RetryClass;
   readonly #backoff: BackoffOptions;
+  readonly #permanentBackoff: BackoffOptions;
   readonly #bucket: TokenBucket;
   readonly #resync: { intervalMs: number; keys: () => Iterable<K> } | undefined;
   readonly #pq: PQueue;
@@ -74,8 +97,8 @@ export class WorkQueue<K extends string> {
   /** Has a p-queue task whose sync has not started yet. */
   readonly #queued = new Set<K>();
   readonly #running = new Set<K>();
-  /** Key to its backoff timer. */
-  readonly #retrying = new Map<K, unknown>();
+  /** Key to its backoff timer, and whether an add() may cut the wait short. */
+  readonly #retrying = new Map<K, { timer: unknown; wakeOnAdd: boolean }>();
   /** Running keys added again mid-sync: they run once more after it (client-go's dirty set). */
   readonly #rerun = new Set<K>();
   /** Consecutive failures per key; absent means none. */
@@ -89,11 +112,13 @@ export class WorkQueue<K extends string> {
 
   constructor(options: WorkQueueOptions<K>) {
     const concurrency = options.concurrency ?? 2;
+    check(concurrency === 'per-key' || (Number.isInteger(concurrency) && concurrency >= 1), "concurrency must be an integer >= 1 or 'per-key'");
     const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-    const { baseMs, maxMs, jitter } = backoff;
-    check(Number.isInteger(concurrency) && concurrency >= 1, 'concurrency must be an integer >= 1');
-    check(baseMs > 0 && maxMs >= baseMs && Number.isFinite(maxMs), 'need 0 < baseMs <= maxMs');
-    check(jitter >= 0 && jitter < 1, 'backoff.jitter must be in [0, 1)');
+    const permanentBackoff = { ...DEFAULT_PERMANENT_BACKOFF, ...options.permanentBackoff };
+    for (const { baseMs, maxMs, jitter } of [backoff, permanentBackoff]) {
+      check(baseMs > 0 && maxMs >= baseMs && Number.isFinite(maxMs), 'need 0 < baseMs <= maxMs');
+      check(jitter >= 0 && jitter < 1, 'backoff.jitter must be in [0, 1)');
+    }
     if (options.resync) {
       const intervalMs = options.resync.intervalMs ?? DEFAULT_RESYNC_INTERVAL_MS;
       check(intervalMs > 0, 'resync.intervalMs must be > 0');
@@ -103,12 +128,15 @@ export class WorkQueue<K extends string> {
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
     this.#onResult = options.onResult;
+    this.#onDepthChange = options.onDepthChange;
+    this.#classify = options.classify ?? (() => 'transient');
     this.#backoff = backoff;
+    this.#permanentBackoff = permanentBackoff;
     this.#bucket = new TokenBucket(
       { ...DEFAULT_RATE_LIMIT, ...options.rateLimit },
       this.#clock.now(),
     );
-    this.#pq = new PQueue({ concurrency, autoStart: false });
+    this.#pq = new PQueue({ concurrency: concurrency === 'per-key' ? Infinity : concurrency, autoStart: false });
   }
 
   /** Keys waiting to start a sync (not running, not in backoff), like client-go's Len(). */
@@ -116,9 +144,18 @@ export class WorkQueue<K extends string> {
     return this.#queued.size;
   }
 
-  /** Asks for a sync of key; ignored while it waits (to run or in backoff) and after shutdown. */
+  /**
+   * Asks for a sync of key; ignored after shutdown, while it waits to run, and while it backs off
+   * after a transient failure. A key backing off after a permanent failure runs at once.
+   */
   add(key: K): void {
-    if (this.#stopped || this.#queued.has(key) || this.#retrying.has(key)) return;
+    if (this.#stopped || this.#queued.has(key)) return;
+    const retry = this.#retrying.get(key);
+    if (retry && !retry.wakeOnAdd) return;
+    if (retry) {
+      this.#clock.clearTimeout(retry.timer);
+      this.#retrying.delete(key);
+    }
     if (this.#running.has(key)) this.#rerun.add(key);
     else this.#enqueue(key);
   }
@@ -140,9 +177,10 @@ export class WorkQueue<K extends string> {
     if (!this.#stopped) {
       this.#stopped = true;
       this.#clock.clearTimeout(this.#resyncTimer);
-      for (const timer of this.#retrying.values()) this.#clock.clearTimeout(timer);
+      for (const { timer } of this.#retrying.values()) this.#clock.clearTimeout(timer);
       this.#retrying.clear();
       this.#queued.clear();
+      this.#onDepthChange?.(0);
       this.#rerun.clear();
       this.#pq.clear();
       for (const [wake, timer] of this.#sleepers) {
@@ -173,6 +211,7 @@ export class WorkQueue<K extends string> {
 
   #enqueue(key: K): void {
     this.#queued.add(key);
+    this.#onDepthChange?.(this.#queued.size);
     void this.#pq.add(() => this.#run(key)).catch(ignoreCleared);
   }
 
@@ -184,6 +223,7 @@ export class WorkQueue<K extends string> {
     if (this.#stopped) return;
 
     this.#queued.delete(key);
+    this.#onDepthChange?.(this.#queued.size);
     this.#running.add(key);
     const attempt = (this.#failures.get(key) ?? 0) + 1;
     const startedAt = this.#clock.now();
@@ -202,27 +242,28 @@ export class WorkQueue<K extends string> {
     else this.#failures.delete(key);
 
     let retryInMs: number | undefined;
+    const permanent = failed && this.#classify(error) === 'permanent';
     if (failed && !this.#stopped) {
       // An add during the failed sync is served by this retry, which starts after it.
-      retryInMs = backoffDelay(attempt, this.#backoff, this.#random);
-      this.#retryAfter(key, retryInMs);
+      retryInMs = backoffDelay(attempt, permanent ? this.#permanentBackoff : this.#backoff, this.#random);
+      this.#retryAfter(key, retryInMs, permanent);
     } else if (addedMeanwhile && !this.#stopped) {
       this.#enqueue(key);
     }
     this.#notifyIfIdle();
     this.#onResult?.(
       failed
-        ? { key, ok: false, durationMs, attempt, error, retryInMs }
+        ? { key, ok: false, durationMs, attempt, error, retryInMs, permanent }
         : { key, ok: true, durationMs, attempt },
     );
   }
 
-  #retryAfter(key: K, ms: number): void {
+  #retryAfter(key: K, ms: number, wakeOnAdd: boolean): void {
     const timer = this.#clock.setTimeout(() => {
       this.#retrying.delete(key);
       this.add(key);
     }, ms);
-    this.#retrying.set(key, timer);
+    this.#retrying.set(key, { timer, wakeOnAdd });
   }
 
   #sleep(ms: number): Promise<void> {
