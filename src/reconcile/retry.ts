@@ -1,0 +1,20 @@
+import { CorefileError } from '../coredns/corefile.js';
+import { DataPlaneError, type DataPlaneErrorKind } from '../haproxy/dataplane/errors.js';
+import { KubeError, type KubeErrorKind } from '../kube/errors.js';
+import type { RetryClass } from '../queue/index.js';
+
+/**
+ * Failures that retrying the same sync cannot fix: they wait for their input to change (a person
+ * fixes the Corefile, recreates the ConfigMap, frees space, corrects RBAC or a password). Anything
+ * else is transient: the apiserver or a Data Plane API away or busy, a concurrent writer.
+ */
+const PERMANENT_KUBE: ReadonlySet<KubeErrorKind> = new Set(['NotFound', 'Invalid', 'Forbidden', 'Unauthorized']);
+const PERMANENT_DATAPLANE: ReadonlySet<DataPlaneErrorKind> = new Set(['Invalid', 'Unauthorized']);
+
+/** How the work queue retries a failed sync, decided by the error's kind (like TerminalError). */
+export function retryClassOf(error: unknown): RetryClass {
+  if (error instanceof CorefileError) return 'permanent';
+  if (error instanceof KubeError) return PERMANENT_KUBE.has(error.kind) ? 'permanent' : 'transient';
+  if (error instanceof DataPlaneError) return PERMANENT_DATAPLANE.has(error.kind) ? 'permanent' : 'transient';
+  return 'transient';
+}
