@@ -6,7 +6,8 @@ import { chmodSync, constants, existsSync, mkdirSync, writeFileSync } from 'node
 import { access, stat } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { DataPlaneClient, type DataPlaneClientOptions } from '../../src/haproxy/dataplane/client.js';
+import type { DataPlaneClientOptions } from '../../src/haproxy/dataplane/client.js';
+import { HarnessDataPlaneClient } from './dataplane-client.js';
 import { dataplaneConfigYaml, haproxyBaseConfig, reloadScript } from './dataplane-config.js';
 import { freePort } from './ports.js';
 import { sleep, startProcess, waitFor, type ManagedProcess } from './processes.js';
@@ -36,7 +37,7 @@ export interface LocalDataplane {
   readonly url: string;
   readonly haproxy: ManagedProcess;
   readonly api: ManagedProcess;
-  client(overrides?: Partial<DataPlaneClientOptions>): DataPlaneClient;
+  client(overrides?: Partial<DataPlaneClientOptions>): HarnessDataPlaneClient;
   /** PID of HAProxy's current worker: it changes on every reload and on nothing else. */
   workerPid(): Promise<number>;
   /** The master's reload counter ("show proc"): how many reloads HAProxy has done. */
@@ -107,7 +108,7 @@ export async function startDataplane(options: DataplaneOptions): Promise<LocalDa
   const reached = options.reachVia ? await options.reachVia({ host, port }) : { host, port };
   const url = `http://${reached.host}:${reached.port}/v3`;
   const client = (overrides: Partial<DataPlaneClientOptions> = {}) =>
-    new DataPlaneClient({ baseURL: url, username: DATAPLANE_USER, password: DATAPLANE_PASSWORD, timeoutMs: 5_000, baseDelayMs: 50, reloadPollMs: 100, ...overrides });
+    new HarnessDataPlaneClient({ baseURL: url, username: DATAPLANE_USER, password: DATAPLANE_PASSWORD, timeoutMs: 5_000, baseDelayMs: 50, reloadPollMs: 100, ...overrides });
   const probe = client({ maxAttempts: 1, timeoutMs: 1_000 });
   await waitFor(() => probe.info().then(() => true, () => false), { timeoutMs: 30_000, what: 'the Data Plane API to answer' });
   const showProc = () => masterCommand(paths.master, 'show proc');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createConnection, createServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { DataPlaneClient } from '../../src/haproxy/dataplane/client.js';
+import type { HarnessDataPlaneClient } from '../harness/index.js';
 import { DataPlaneError } from '../../src/haproxy/dataplane/errors.js';
 import { cleanupAll, dataplaneTools, freePort, makeTmpDir, startDataplane, withLogs, type LocalDataplane } from '../harness/index.js';
 
@@ -24,7 +24,7 @@ const PROXY_V2_SIGNATURE = Buffer.from('0d0a0d0a000d0a515549540a', 'hex');
 
 (tools.ok ? describe : describe.skip)('Data Plane API v3 + HAProxy 2.6 (real processes)', () => {
   let dp: LocalDataplane | undefined;
-  let api: DataPlaneClient;
+  let api: HarnessDataPlaneClient;
   const local = (): LocalDataplane => {
     assert(dp, 'beforeAll did not start the processes');
     return dp;
@@ -104,7 +104,7 @@ const PROXY_V2_SIGNATURE = Buffer.from('0d0a0d0a000d0a515549540a', 'hex');
     await api.replaceBackend('be_app', { name: 'be_app', mode: 'tcp', balance: { algorithm: 'leastconn' } }, { transactionId: first.id });
     const workerBefore = await local().workerPid();
     // forceReload: the reply comes after the reload has run, with no reload id to wait for.
-    expect(await api.commitTransaction(first.id, { forceReload: true })).toMatchObject({ effect: 'reloaded' });
+    expect(await api.commitNow(first.id)).toMatchObject({ effect: 'reloaded' });
     expect(await local().workerPid()).not.toBe(workerBefore);
     const outdated = await rejection(api.commitTransaction(second.id));
     expect(outdated).toMatchObject({ kind: 'OutdatedTransaction', status: 406 });

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { FLAGS } from '../../src/config.js';
-import { DataPlaneClient } from '../../src/haproxy/dataplane/client.js';
+import { HarnessDataPlaneClient } from '../harness/dataplane-client.js';
 import { dataplaneConfigYaml, haproxyBaseConfig, reloadScript } from '../harness/dataplane-config.js';
 import { DATAPLANE_PORT_NAME } from '../../src/haproxy/replicas.js';
 import {
@@ -313,12 +313,12 @@ describe('deploy/base', () => {
       expect(yamlOnDisk).not.toContain(password);
 
       // A configuration change reloads HAProxy through reload.sh and the master socket, at these paths.
-      const client = new DataPlaneClient({ baseURL: url, username: 'admin', password, timeoutMs: 10_000, baseDelayMs: 50, reloadPollMs: 100 });
+      const client = new HarnessDataPlaneClient({ baseURL: url, username: 'admin', password, timeoutMs: 10_000, baseDelayMs: 50, reloadPollMs: 100 });
       const frontPort = await freePort();
       const tx = await client.startTransaction(await client.configurationVersion());
       await client.createFrontend({ name: 'hairpin_e2e', mode: 'tcp' }, { transactionId: tx.id });
       await client.createBind('hairpin_e2e', { name: 'e2e', address: '127.0.0.1', port: frontPort }, { transactionId: tx.id });
-      const commit = await client.commitTransaction(tx.id, { forceReload: true });
+      const commit = await client.commitNow(tx.id);
       expect(commit.effect).toBe('reloaded');
       expect(readFileSync(join(run, 'haproxy.cfg'), 'utf8')).toContain(`bind 127.0.0.1:${frontPort}`);
       await waitFor(() => canConnect(frontPort), { timeoutMs: 10_000, what: `HAProxy to listen on ${frontPort} after the reload` });

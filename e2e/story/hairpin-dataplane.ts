@@ -13,7 +13,7 @@
  * pod's; discovery here would send it to 10.244.0.10, which root cannot reach.
  */
 import { freePort, startDataplane, type LocalDataplane, type Netns } from '../harness/index.js';
-import type { DataPlaneClient } from '../../src/haproxy/dataplane/client.js';
+import type { HarnessDataPlaneClient } from '../harness/dataplane-client.js';
 import { DataPlaneError } from '../../src/haproxy/dataplane/errors.js';
 import { startRelay } from './relay.js';
 
@@ -64,7 +64,7 @@ export interface HairpinRoute {
  * worker. The file alone is not enough: a commit is followed by a reload only after the API's
  * reload_delay, and until then the old worker serves.
  */
-export async function readRoutes(api: DataPlaneClient): Promise<HairpinRoute[]> {
+export async function readRoutes(api: HarnessDataPlaneClient): Promise<HairpinRoute[]> {
   const { frontends, backends } = await api.snapshot();
   const routes: HairpinRoute[] = [];
   for (const frontend of frontends) {
@@ -89,7 +89,7 @@ export async function readRoutes(api: DataPlaneClient): Promise<HairpinRoute[]> 
 }
 
 /** The running worker's servers; none while it has not loaded the backend yet (404). */
-async function runtimeServers(api: DataPlaneClient, backend: string) {
+async function runtimeServers(api: HarnessDataPlaneClient, backend: string) {
   try {
     return await api.listRuntimeServers(backend);
   } catch (error) {

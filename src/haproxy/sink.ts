@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import type { DataPlaneClient, WriteTarget } from './dataplane/client.js';
+import type { DataPlaneClient, RequestOptions, WriteTarget } from './dataplane/client.js';
 import { DataPlaneError } from './dataplane/errors.js';
 import type { DesiredHaproxy } from './desired.js';
 import { isEmptyPlan, planHaproxy, type HaproxyPlan, type SectionChange } from './plan.js';
@@ -41,6 +41,8 @@ export interface HaproxyOutcome {
 export interface HaproxySinkContext {
   readonly log: Logger;
   readonly dryRun: boolean;
+  /** Cancels the sync: the request in flight ends and nothing more is written. */
+  readonly signal?: AbortSignal;
 }
 
 const MAX_ATTEMPTS = 3;
@@ -55,8 +57,9 @@ export class HaproxySink {
   constructor(private readonly api: DataPlane) {}
 
   async apply(desired: DesiredHaproxy, context: HaproxySinkContext): Promise<HaproxyOutcome> {
+    const request: RequestOptions = context.signal ? { signal: context.signal } : {};
     for (let attempt = 1; ; attempt += 1) {
-      const live = await this.api.snapshot();
+      const live = await this.api.snapshot(request);
       const plan = planHaproxy(live, desired);
       const reasons = reasonsOf(plan);
       if (isEmptyPlan(plan)) return { action: 'unchanged', reasons, writes: 0, attempts: attempt, unexpectedReloads: 0 };
@@ -66,8 +69,8 @@ export class HaproxySink {
       }
       try {
         const outcome = plan.sections.length > 0
-          ? await this.commitSections(plan.sections, live.version, context.log)
-          : await this.writeServers(plan, live.version);
+          ? await this.commitSections(plan.sections, live.version, context.log, request)
+          : await this.writeServers(plan, live.version, request);
         return { ...outcome, reasons, attempts: attempt };
       } catch (error) {
         const stale = error instanceof DataPlaneError && (error.kind === 'Conflict' || error.kind === 'OutdatedTransaction');
@@ -77,46 +80,52 @@ export class HaproxySink {
     }
   }
 
-  private async writeServers(plan: HaproxyPlan, version: number): Promise<Omit<HaproxyOutcome, 'reasons' | 'attempts'>> {
+  private async writeServers(plan: HaproxyPlan, version: number, request: RequestOptions): Promise<Omit<HaproxyOutcome, 'reasons' | 'attempts'>> {
     let unexpectedReloads = 0;
     let current = version;
     for (const change of plan.servers) {
       const target: WriteTarget = { version: current };
       const result = change.op === 'add'
-        ? await this.api.createServer(change.backend, change.server, target)
-        : await this.api.replaceServer(change.backend, change.server.name, change.server, target);
+        ? await this.api.createServer(change.backend, change.server, target, request)
+        : await this.api.replaceServer(change.backend, change.server.name, change.server, target, request);
       if (result.effect !== 'live') unexpectedReloads += 1;
       current = result.version ?? current + 1;
     }
     return { action: 'runtime', writes: plan.servers.length, unexpectedReloads };
   }
 
-  private async commitSections(sections: readonly SectionChange[], version: number, log: Logger): Promise<Omit<HaproxyOutcome, 'reasons' | 'attempts'>> {
-    const transaction = await this.api.startTransaction(version);
+  private async commitSections(
+    sections: readonly SectionChange[],
+    version: number,
+    log: Logger,
+    request: RequestOptions,
+  ): Promise<Omit<HaproxyOutcome, 'reasons' | 'attempts'>> {
+    const transaction = await this.api.startTransaction(version, request);
     const target = { transactionId: transaction.id };
     try {
-      for (const change of sections) await this.stage(change, target);
-      const committed = await this.api.commitTransaction(transaction.id);
-      if (committed.effect === 'reload-scheduled') await this.api.waitForReload(committed.reloadId);
+      for (const change of sections) await this.stage(change, target, request);
+      const committed = await this.api.commitTransaction(transaction.id, request);
+      // Committed: the reload is HAProxy's now, and waiting for it is only reporting.
+      if (committed.effect === 'reload-scheduled') await this.api.waitForReload(committed.reloadId, request);
       return { action: 'reload', writes: sections.length, unexpectedReloads: 0 };
     } catch (error) {
-      // A transaction left open counts against the API's limit (429) until deleted.
+      // A transaction left open counts against the API's limit (429) until deleted; deleted even
+      // when the sync was cancelled, since nothing else will.
       await this.api.deleteTransaction(transaction.id).catch((cleanup: unknown) => log.debug({ err: cleanup }, 'transaction already gone'));
       throw error;
     }
   }
 
-  private async stage(change: SectionChange, target: WriteTarget): Promise<unknown> {
-    const full = { fullSection: true };
+  private async stage(change: SectionChange, target: WriteTarget, request: RequestOptions): Promise<unknown> {
     switch (change.op) {
       case 'delete':
-        return change.section === 'frontend' ? this.api.deleteFrontend(change.name, target) : this.api.deleteBackend(change.name, target);
+        return change.section === 'frontend' ? this.api.deleteFrontend(change.name, target, request) : this.api.deleteBackend(change.name, target, request);
       case 'create':
-        return change.section === 'frontend' ? this.api.createFrontend(change.body, target, full) : this.api.createBackend(change.body, target, full);
+        return change.section === 'frontend' ? this.api.createFrontend(change.body, target, request) : this.api.createBackend(change.body, target, request);
       case 'replace':
         return change.section === 'frontend'
-          ? this.api.replaceFrontend(change.name, change.body, target, full)
-          : this.api.replaceBackend(change.name, change.body, target, full);
+          ? this.api.replaceFrontend(change.name, change.body, target, request)
+          : this.api.replaceBackend(change.name, change.body, target, request);
     }
   }
 }

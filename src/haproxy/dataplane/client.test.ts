@@ -69,25 +69,22 @@ describe('DataPlaneClient writes', () => {
     expect(result).toEqual({ data: { name: 'be', mode: 'tcp' }, version: 5, effect: 'reload-scheduled', reloadId: '2026-11-25-9' });
   });
 
-  it('a forced reload is reported as done', async () => {
-    const { client, hits } = await fakeApi((_hit, res) => res.writeHead(204).end());
-    const result = await client.deleteServer('be', 's1', { version: 5, forceReload: true });
-    expect(result).toEqual({ data: undefined, effect: 'reloaded' });
-    expect(hits[0]?.url).toBe('/v3/services/haproxy/configuration/backends/be/servers/s1?version=5&force_reload=true');
-  });
-
   it('a write in a transaction is staged, with no version sent', async () => {
     const { client, hits } = await fakeApi((hit, res) => json(res, 202, hit.body, { 'Configuration-Version': '9' }));
-    const result = await client.replaceBind('fe', 'b', { name: 'b', port: 80 }, { transactionId: 'tx-1' });
+    const result = await client.replaceServer('be', 's1', { name: 's1', address: '10.0.0.2' }, { transactionId: 'tx-1' });
     // The header then holds the live version, which the transaction does not move: not reported.
-    expect(result).toEqual({ data: { name: 'b', port: 80 }, effect: 'staged' });
-    expect(hits[0]).toMatchObject({ method: 'PUT', url: '/v3/services/haproxy/configuration/frontends/fe/binds/b?transaction_id=tx-1' });
+    expect(result).toEqual({ data: { name: 's1', address: '10.0.0.2' }, effect: 'staged' });
+    expect(hits[0]).toMatchObject({ method: 'PUT', url: '/v3/services/haproxy/configuration/backends/be/servers/s1?transaction_id=tx-1' });
   });
 
-  it('sends full_section where asked', async () => {
+  it('writes sections whole (full_section), binds and servers inline', async () => {
     const { client, hits } = await fakeApi((hit, res) => json(res, 200, hit.body));
-    await client.replaceBackend('be', { name: 'be', servers: { s1: { name: 's1', address: '10.0.0.2' } } }, { transactionId: 't' }, { fullSection: true });
-    expect(hits[0]?.url).toBe('/v3/services/haproxy/configuration/backends/be?full_section=true&transaction_id=t');
+    await client.replaceBackend('be', { name: 'be', servers: { s1: { name: 's1', address: '10.0.0.2' } } }, { transactionId: 't' });
+    await client.createFrontend({ name: 'fe' }, { transactionId: 't' });
+    expect(hits.map((hit) => hit.url)).toEqual([
+      '/v3/services/haproxy/configuration/backends/be?full_section=true&transaction_id=t',
+      '/v3/services/haproxy/configuration/frontends?full_section=true&transaction_id=t',
+    ]);
   });
 });
 
@@ -98,17 +95,12 @@ describe('DataPlaneClient transactions', () => {
     expect(hits).toHaveLength(1);
   });
 
-  it('reports the reload a commit scheduled, or the forced one done', async () => {
+  it('reports the reload a commit scheduled, or one already done', async () => {
     const tx = { id: 'tx', status: 'success', _version: 8 };
-    const { client, hits } = await fakeApi((hit, res) =>
-      hit.url.includes('force_reload=true') ? json(res, 200, tx) : json(res, 202, tx, { 'Reload-ID': 'r1' }),
-    );
+    const { client, hits } = await fakeApi((_hit, res, n) => (n === 1 ? json(res, 202, tx, { 'Reload-ID': 'r1' }) : json(res, 200, tx)));
     expect(await client.commitTransaction('tx')).toEqual({ transaction: tx, effect: 'reload-scheduled', reloadId: 'r1' });
-    expect(await client.commitTransaction('tx', { forceReload: true })).toEqual({ transaction: tx, effect: 'reloaded' });
-    expect(hits.map((h) => `${h.method} ${h.url}`)).toEqual([
-      'PUT /v3/services/haproxy/transactions/tx',
-      'PUT /v3/services/haproxy/transactions/tx?force_reload=true',
-    ]);
+    expect(await client.commitTransaction('tx')).toEqual({ transaction: tx, effect: 'reloaded' });
+    expect(hits.map((h) => `${h.method} ${h.url}`)).toEqual(['PUT /v3/services/haproxy/transactions/tx', 'PUT /v3/services/haproxy/transactions/tx']);
   });
 });
 

@@ -1,19 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataPlaneError } from './errors.js';
-import type { Backend, Bind, Frontend, Info, Reload, RuntimeAddServer, RuntimeServer, Server, Transaction } from './models.js';
+import type { Backend, Frontend, Reload, Server, Transaction } from './models.js';
 import { Transport, type Query, type Reply, type TransportOptions } from './transport.js';
-
-export type { Backend, Bind, Frontend, Info, Reload, RuntimeAddServer, RuntimeServer, Server, Transaction } from './models.js';
 
 /**
  * Where a configuration write goes: into an open transaction, or straight to the file, checked
  * against the configuration version read before (a stale one is a Conflict).
  */
-export type WriteTarget = { transactionId: string } | { version: number; forceReload?: boolean };
+export type WriteTarget = { transactionId: string } | { version: number };
 
-/** Read from the live configuration, or from an open transaction's copy of it. */
-export interface ReadOptions {
-  transactionId?: string;
+/** Every call can be cancelled: it then rejects with the signal's reason, retries included. */
+export interface RequestOptions {
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -22,7 +20,7 @@ export interface ReadOptions {
  * - 'live': applied without a reload (a server change the API could make through the runtime
  *   socket, written to the file as well so a later reload keeps it), or nothing to change.
  * - 'reload-scheduled': written to the file; a reload follows after reload_delay (`reloadId`).
- * - 'reloaded': forceReload was asked and the reload already ran.
+ * - 'reloaded': the reload already ran (a commit the API reloaded for at once).
  */
 export type WriteEffect = 'staged' | 'live' | 'reload-scheduled' | 'reloaded';
 
@@ -35,7 +33,7 @@ export type WriteResult<T> = {
   data: T;
   /** Outside a transaction: the configuration version after this write, for the next one. */
   version?: number;
-} & Scheduled<WriteEffect>;
+} & Scheduled<'staged' | 'live' | 'reload-scheduled'>;
 
 export type CommitResult = { transaction: Transaction } & Scheduled<'reload-scheduled' | 'reloaded'>;
 
@@ -51,40 +49,34 @@ export interface DataPlaneClientOptions extends TransportOptions {
   reloadPollMs?: number;
 }
 
-const CONFIG = '/services/haproxy/configuration';
-const RUNTIME = '/services/haproxy/runtime';
-const seg = encodeURIComponent;
+export const CONFIG = '/services/haproxy/configuration';
+export const seg = encodeURIComponent;
+/** Frontends and backends are always read and written whole: binds and servers inline. */
+const FULL_SECTION: Query = { full_section: true };
 
 /**
- * Typed client for the HAProxy Data Plane API v3: the spec's models (models.ts), hand-written routes for the
- * endpoints this controller uses.
+ * Typed client for the HAProxy Data Plane API v3: the spec's models (models.ts), hand-written
+ * routes for exactly the calls the controller makes. Tests that need more extend it
+ * (e2e/harness/dataplane-client.ts).
  */
 export class DataPlaneClient {
-  readonly #http: Transport;
+  protected readonly http: Transport;
   readonly #reloadPollMs: number;
 
   constructor(options: DataPlaneClientOptions) {
-    this.#http = new Transport(options);
+    this.http = new Transport(options);
     this.#reloadPollMs = options.reloadPollMs ?? 250;
-  }
-
-  async info(): Promise<Info> {
-    return (await this.#get<Info>('/info')).data;
-  }
-
-  async configurationVersion(options: ReadOptions = {}): Promise<number> {
-    return (await this.#get<number>(`${CONFIG}/version`, readQuery(options))).data;
   }
 
   /**
    * Frontends (with binds) and backends (with servers) plus the version they were read at. Two
    * requests: if a write lands between them the versions differ and the read is repeated.
    */
-  async snapshot(): Promise<ConfigSnapshot> {
+  async snapshot(options: RequestOptions = {}): Promise<ConfigSnapshot> {
     for (let attempt = 1; ; attempt++) {
       const [frontends, backends] = await Promise.all([
-        this.#get<Frontend[]>(`${CONFIG}/frontends`, { full_section: true }),
-        this.#get<Backend[]>(`${CONFIG}/backends`, { full_section: true }),
+        this.get<Frontend[]>(`${CONFIG}/frontends`, FULL_SECTION, options),
+        this.get<Backend[]>(`${CONFIG}/backends`, FULL_SECTION, options),
       ]);
       const version = frontends.configurationVersion;
       if (version !== undefined && version === backends.configurationVersion) {
@@ -97,69 +89,33 @@ export class DataPlaneClient {
     }
   }
 
-  // --- frontends and binds ------------------------------------------------------------------
+  // --- sections, whole ----------------------------------------------------------------------
 
-  async listFrontends(options: ReadOptions & { fullSection?: boolean } = {}): Promise<Frontend[]> {
-    return (await this.#get<Frontend[]>(`${CONFIG}/frontends`, listQuery(options))).data;
+  createFrontend(frontend: Frontend, target: WriteTarget, options: RequestOptions = {}): Promise<WriteResult<Frontend>> {
+    return this.write('POST', `${CONFIG}/frontends`, target, options, frontend, FULL_SECTION);
   }
 
-  async getFrontend(name: string, options: ReadOptions & { fullSection?: boolean } = {}): Promise<Frontend> {
-    return (await this.#get<Frontend>(`${CONFIG}/frontends/${seg(name)}`, listQuery(options))).data;
+  replaceFrontend(name: string, frontend: Frontend, target: WriteTarget, options: RequestOptions = {}): Promise<WriteResult<Frontend>> {
+    return this.write('PUT', `${CONFIG}/frontends/${seg(name)}`, target, options, frontend, FULL_SECTION);
   }
 
-  createFrontend(frontend: Frontend, target: WriteTarget, options: { fullSection?: boolean } = {}): Promise<WriteResult<Frontend>> {
-    return this.#write('POST', `${CONFIG}/frontends`, target, frontend, sectionQuery(options));
+  deleteFrontend(name: string, target: WriteTarget, options: RequestOptions = {}): Promise<WriteResult<void>> {
+    return this.write('DELETE', `${CONFIG}/frontends/${seg(name)}`, target, options);
   }
 
-  replaceFrontend(name: string, frontend: Frontend, target: WriteTarget, options: { fullSection?: boolean } = {}): Promise<WriteResult<Frontend>> {
-    return this.#write('PUT', `${CONFIG}/frontends/${seg(name)}`, target, frontend, sectionQuery(options));
+  createBackend(backend: Backend, target: WriteTarget, options: RequestOptions = {}): Promise<WriteResult<Backend>> {
+    return this.write('POST', `${CONFIG}/backends`, target, options, backend, FULL_SECTION);
   }
 
-  deleteFrontend(name: string, target: WriteTarget): Promise<WriteResult<void>> {
-    return this.#write('DELETE', `${CONFIG}/frontends/${seg(name)}`, target);
+  replaceBackend(name: string, backend: Backend, target: WriteTarget, options: RequestOptions = {}): Promise<WriteResult<Backend>> {
+    return this.write('PUT', `${CONFIG}/backends/${seg(name)}`, target, options, backend, FULL_SECTION);
   }
 
-  async listBinds(frontend: string, options: ReadOptions = {}): Promise<Bind[]> {
-    return (await this.#get<Bind[]>(`${CONFIG}/frontends/${seg(frontend)}/binds`, readQuery(options))).data;
+  deleteBackend(name: string, target: WriteTarget, options: RequestOptions = {}): Promise<WriteResult<void>> {
+    return this.write('DELETE', `${CONFIG}/backends/${seg(name)}`, target, options);
   }
 
-  createBind(frontend: string, bind: Bind, target: WriteTarget): Promise<WriteResult<Bind>> {
-    return this.#write('POST', `${CONFIG}/frontends/${seg(frontend)}/binds`, target, bind);
-  }
-
-  replaceBind(frontend: string, name: string, bind: Bind, target: WriteTarget): Promise<WriteResult<Bind>> {
-    return this.#write('PUT', `${CONFIG}/frontends/${seg(frontend)}/binds/${seg(name)}`, target, bind);
-  }
-
-  deleteBind(frontend: string, name: string, target: WriteTarget): Promise<WriteResult<void>> {
-    return this.#write('DELETE', `${CONFIG}/frontends/${seg(frontend)}/binds/${seg(name)}`, target);
-  }
-
-  // --- backends and servers -----------------------------------------------------------------
-
-  async listBackends(options: ReadOptions & { fullSection?: boolean } = {}): Promise<Backend[]> {
-    return (await this.#get<Backend[]>(`${CONFIG}/backends`, listQuery(options))).data;
-  }
-
-  async getBackend(name: string, options: ReadOptions & { fullSection?: boolean } = {}): Promise<Backend> {
-    return (await this.#get<Backend>(`${CONFIG}/backends/${seg(name)}`, listQuery(options))).data;
-  }
-
-  createBackend(backend: Backend, target: WriteTarget, options: { fullSection?: boolean } = {}): Promise<WriteResult<Backend>> {
-    return this.#write('POST', `${CONFIG}/backends`, target, backend, sectionQuery(options));
-  }
-
-  replaceBackend(name: string, backend: Backend, target: WriteTarget, options: { fullSection?: boolean } = {}): Promise<WriteResult<Backend>> {
-    return this.#write('PUT', `${CONFIG}/backends/${seg(name)}`, target, backend, sectionQuery(options));
-  }
-
-  deleteBackend(name: string, target: WriteTarget): Promise<WriteResult<void>> {
-    return this.#write('DELETE', `${CONFIG}/backends/${seg(name)}`, target);
-  }
-
-  async listServers(backend: string, options: ReadOptions = {}): Promise<Server[]> {
-    return (await this.#get<Server[]>(`${CONFIG}/backends/${seg(backend)}/servers`, readQuery(options))).data;
-  }
+  // --- servers ------------------------------------------------------------------------------
 
   /**
    * Outside a transaction the API also adds the server through the runtime socket ('live', no
@@ -167,153 +123,90 @@ export class DataPlaneClient {
    * settings. HAProxy before 3.0 adds runtime servers in maintenance, so `maintenance` defaults to
    * 'disabled' here: the live server takes traffic, as its line in the file says it should.
    */
-  createServer(backend: string, server: Server, target: WriteTarget): Promise<WriteResult<Server>> {
-    return this.#write('POST', `${CONFIG}/backends/${seg(backend)}/servers`, target, { maintenance: 'disabled', ...server });
+  createServer(backend: string, server: Server, target: WriteTarget, options: RequestOptions = {}): Promise<WriteResult<Server>> {
+    return this.write('POST', `${CONFIG}/backends/${seg(backend)}/servers`, target, options, { maintenance: 'disabled', ...server });
   }
 
   /**
    * Replaces the whole server: send every setting it keeps, as read. Outside a transaction, a
    * change of address, port, weight or maintenance only is 'live'; any other difference reloads.
    */
-  replaceServer(backend: string, name: string, server: Server, target: WriteTarget): Promise<WriteResult<Server>> {
-    return this.#write('PUT', `${CONFIG}/backends/${seg(backend)}/servers/${seg(name)}`, target, server);
-  }
-
-  /**
-   * Always reloads (the API removes servers only through the file), unless staged in a
-   * transaction. For removal without a reload, use deleteRuntimeServer first: the reload that
-   * follows then finds nothing left to change.
-   */
-  deleteServer(backend: string, name: string, target: WriteTarget): Promise<WriteResult<void>> {
-    return this.#write('DELETE', `${CONFIG}/backends/${seg(backend)}/servers/${seg(name)}`, target);
+  replaceServer(backend: string, name: string, server: Server, target: WriteTarget, options: RequestOptions = {}): Promise<WriteResult<Server>> {
+    return this.write('PUT', `${CONFIG}/backends/${seg(backend)}/servers/${seg(name)}`, target, options, server);
   }
 
   // --- transactions -------------------------------------------------------------------------
 
-  async startTransaction(version: number): Promise<Transaction & { id: string }> {
+  async startTransaction(version: number, options: RequestOptions = {}): Promise<Transaction & { id: string }> {
     const path = '/services/haproxy/transactions';
-    return (await this.#http.request<Transaction & { id: string }>({ method: 'POST', path, query: { version } })).data;
-  }
-
-  /** The API keeps transactions until committed or deleted: list them to clean up after a crash. */
-  async listTransactions(status?: 'failed' | 'in_progress'): Promise<Transaction[]> {
-    return (await this.#get<Transaction[]>('/services/haproxy/transactions', { status })).data;
+    return (await this.http.request<Transaction & { id: string }>({ method: 'POST', path, query: { version }, ...options })).data;
   }
 
   /**
    * Validates the transaction's file with `haproxy -c` and makes it the configuration. Not retried:
    * a commit whose reply was lost must be judged by re-reading the version, not by committing twice.
    */
-  async commitTransaction(id: string, options: { forceReload?: boolean } = {}): Promise<CommitResult> {
-    const reply = await this.#http.request<Transaction>({
-      method: 'PUT',
-      path: `/services/haproxy/transactions/${seg(id)}`,
-      query: { force_reload: options.forceReload },
-      idempotent: false,
-    });
-    return reply.reloadId === undefined
-      ? { transaction: reply.data, effect: 'reloaded' }
-      : { transaction: reply.data, effect: 'reload-scheduled', reloadId: reply.reloadId };
+  async commitTransaction(id: string, options: RequestOptions = {}): Promise<CommitResult> {
+    return this.commit(id, {}, options);
   }
 
-  async deleteTransaction(id: string): Promise<void> {
-    await this.#http.request({ method: 'DELETE', path: `/services/haproxy/transactions/${seg(id)}` });
-  }
-
-  // --- runtime (no file change, lost on the next reload unless also in the file) ------------
-
-  async listRuntimeServers(backend: string): Promise<RuntimeServer[]> {
-    return (await this.#get<RuntimeServer[]>(`${RUNTIME}/backends/${seg(backend)}/servers`)).data;
-  }
-
-  async getRuntimeServer(backend: string, name: string): Promise<RuntimeServer> {
-    return (await this.#get<RuntimeServer>(`${RUNTIME}/backends/${seg(backend)}/servers/${seg(name)}`)).data;
-  }
-
-  async setRuntimeServer(
-    backend: string,
-    name: string,
-    state: Pick<RuntimeServer, 'admin_state' | 'operational_state'>,
-  ): Promise<RuntimeServer> {
-    return (await this.#http.request<RuntimeServer>({
-      method: 'PUT',
-      path: `${RUNTIME}/backends/${seg(backend)}/servers/${seg(name)}`,
-      body: state,
-    })).data;
-  }
-
-  /** `maintenance` defaults to 'disabled', for the reason given at createServer. */
-  async addRuntimeServer(backend: string, server: RuntimeAddServer & { name: string; address: string }): Promise<RuntimeAddServer> {
-    return (await this.#http.request<RuntimeAddServer>({
-      method: 'POST',
-      path: `${RUNTIME}/backends/${seg(backend)}/servers`,
-      body: { maintenance: 'disabled', ...server },
-    })).data;
-  }
-
-  /** Puts the server in maintenance, then deletes it; its open connections are cut. */
-  async deleteRuntimeServer(backend: string, name: string): Promise<void> {
-    await this.#http.request({ method: 'DELETE', path: `${RUNTIME}/backends/${seg(backend)}/servers/${seg(name)}` });
+  async deleteTransaction(id: string, options: RequestOptions = {}): Promise<void> {
+    await this.http.request({ method: 'DELETE', path: `/services/haproxy/transactions/${seg(id)}`, ...options });
   }
 
   // --- reloads ------------------------------------------------------------------------------
-
-  async getReload(id: string): Promise<Reload> {
-    return (await this.#get<Reload>(`/services/haproxy/reloads/${seg(id)}`)).data;
-  }
-
-  /** The reloads the API remembers (reload_retention), oldest first. */
-  async listReloads(): Promise<Reload[]> {
-    return (await this.#get<Reload[]>('/services/haproxy/reloads')).data;
-  }
 
   /**
    * Polls until the reload has run. A failed reload (HAProxy refused the new file; the API has
    * restored the last good one) and a reload still pending after timeoutMs are Unavailable.
    */
-  async waitForReload(id: string, options: { timeoutMs?: number } = {}): Promise<Reload> {
+  async waitForReload(id: string, options: RequestOptions & { timeoutMs?: number } = {}): Promise<Reload> {
     const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+    const path = `/services/haproxy/reloads/${seg(id)}`;
     for (;;) {
-      const reload = await this.getReload(id);
+      const reload = (await this.get<Reload>(path, undefined, options)).data;
       if (reload.status === 'succeeded') return reload;
-      const path = `/services/haproxy/reloads/${id}`;
       if (reload.status === 'failed') {
         throw new DataPlaneError('Unavailable', 'GET', path, undefined, `reload failed: ${reload.response ?? 'no output'}`);
       }
       if (Date.now() >= deadline) {
         throw new DataPlaneError('Unavailable', 'GET', path, undefined, `reload still ${reload.status ?? 'pending'} after ${options.timeoutMs ?? 30_000} ms`);
       }
-      await sleep(this.#reloadPollMs);
+      await sleep(this.#reloadPollMs, undefined, { signal: options.signal }).catch((aborted: unknown) => {
+        options.signal?.throwIfAborted();
+        throw aborted;
+      });
     }
   }
 
-  // --- plumbing -----------------------------------------------------------------------------
+  // --- plumbing, for subclasses too ---------------------------------------------------------
 
-  #get<T>(path: string, query?: Query): Promise<Reply<T>> {
-    return this.#http.request<T>({ method: 'GET', path, ...(query ? { query } : {}) });
+  protected async commit(id: string, query: Query, { signal }: RequestOptions): Promise<CommitResult> {
+    const path = `/services/haproxy/transactions/${seg(id)}`;
+    const reply = await this.http.request<Transaction>({ method: 'PUT', path, query, idempotent: false, ...(signal ? { signal } : {}) });
+    return reply.reloadId === undefined
+      ? { transaction: reply.data, effect: 'reloaded' }
+      : { transaction: reply.data, effect: 'reload-scheduled', reloadId: reply.reloadId };
   }
 
-  async #write<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, target: WriteTarget, body?: unknown, extra: Query = {}): Promise<WriteResult<T>> {
+  protected get<T>(path: string, query: Query | undefined, { signal }: RequestOptions = {}): Promise<Reply<T>> {
+    return this.http.request<T>({ method: 'GET', path, ...(query ? { query } : {}), ...(signal ? { signal } : {}) });
+  }
+
+  protected async write<T>(
+    method: 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    target: WriteTarget,
+    { signal }: RequestOptions,
+    body?: unknown,
+    extra: Query = {},
+  ): Promise<WriteResult<T>> {
     const inTransaction = 'transactionId' in target;
-    const query: Query = inTransaction
-      ? { ...extra, transaction_id: target.transactionId }
-      : { ...extra, version: target.version, force_reload: target.forceReload };
-    const reply = await this.#http.request<T>({ method, path, query, ...(body === undefined ? {} : { body }) });
+    const query: Query = inTransaction ? { ...extra, transaction_id: target.transactionId } : { ...extra, version: target.version };
+    const reply = await this.http.request<T>({ method, path, query, ...(body === undefined ? {} : { body }), ...(signal ? { signal } : {}) });
     if (inTransaction) return { data: reply.data, effect: 'staged' };
     const written = { data: reply.data, ...(reply.configurationVersion === undefined ? {} : { version: reply.configurationVersion }) };
     if (reply.reloadId !== undefined) return { ...written, effect: 'reload-scheduled', reloadId: reply.reloadId };
-    return { ...written, effect: target.forceReload ? 'reloaded' : 'live' };
+    return { ...written, effect: 'live' };
   }
-}
-
-function readQuery({ transactionId }: ReadOptions): Query {
-  return { transaction_id: transactionId };
-}
-
-function sectionQuery({ fullSection }: { fullSection?: boolean }): Query {
-  return { full_section: fullSection };
-}
-
-function listQuery(options: ReadOptions & { fullSection?: boolean }): Query {
-  return { ...readQuery(options), ...sectionQuery(options) };
 }

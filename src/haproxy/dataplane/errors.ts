@@ -55,10 +55,3 @@ export function kindOfStatus(status: number): DataPlaneErrorKind {
   }
 }
 
-/**
- * True when sending the very same request again later may succeed. Conflict and
- * OutdatedTransaction are not: they need a fresh version first, i.e. a new sync.
- */
-export function isRetryable(error: unknown): boolean {
-  return error instanceof DataPlaneError && (error.kind === 'Unavailable' || error.kind === 'TooManyTransactions');
-}

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { DataPlaneError, isRetryable } from './errors.js';
+import { Cancelled } from '../../cancel.js';
+import { DataPlaneError } from './errors.js';
 import { Transport, type RetryInfo, type TransportOptions } from './transport.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, hit: number) => void;
@@ -112,24 +113,22 @@ describe('Transport', () => {
     expect(error.message).toBe(
       'PUT /services/haproxy/configuration/backends/b1: Conflict (HTTP 409): version mismatch, transaction version: 3, configured version: 4',
     );
-    expect(isRetryable(error)).toBe(false);
   });
 
-  const statuses: ReadonlyArray<[status: number, kind: DataPlaneError['kind'], retryable: boolean]> = [
-    [406, 'OutdatedTransaction', false],
-    [429, 'TooManyTransactions', true],
-    [401, 'Unauthorized', false],
-    [403, 'Unauthorized', false],
-    [404, 'NotFound', false],
-    [400, 'Invalid', false],
-    [422, 'Invalid', false],
-    [500, 'Unavailable', true],
+  const statuses: ReadonlyArray<[status: number, kind: DataPlaneError['kind']]> = [
+    [406, 'OutdatedTransaction'],
+    [429, 'TooManyTransactions'],
+    [401, 'Unauthorized'],
+    [403, 'Unauthorized'],
+    [404, 'NotFound'],
+    [400, 'Invalid'],
+    [422, 'Invalid'],
+    [500, 'Unavailable'],
   ];
-  it.each(statuses)('maps HTTP %i to %s', async (status, kind, retryable) => {
+  it.each(statuses)('maps HTTP %i to %s', async (status, kind) => {
     const { url } = await serve((_req, res) => json(res, status, { code: status, message: `said ${status}` }));
     const error = await rejection(transport(url, { maxAttempts: 1 }).t.request({ method: 'GET', path: '/p' }));
     expect(error).toMatchObject({ kind, status, apiMessage: `said ${status}` });
-    expect(isRetryable(error)).toBe(retryable);
   });
 
   it('keeps a non-JSON error body as the message', async () => {
@@ -146,7 +145,6 @@ describe('Transport', () => {
     expect(error).toMatchObject({ kind: 'Unavailable', status: undefined, method: 'GET', path: '/info' });
     expect(error.apiMessage).toContain('ECONNREFUSED');
     expect(retries).toHaveLength(2);
-    expect(isRetryable(error)).toBe(true);
   });
 
   it('times out a request that gets no answer, and retries it', async () => {
@@ -177,6 +175,43 @@ describe('Transport', () => {
       const step = steps[i] ?? Number.NaN;
       expect(r.delayMs).toBeGreaterThanOrEqual(step / 2);
       expect(r.delayMs).toBeLessThanOrEqual(step);
+    });
+  });
+
+  describe('cancelled through its signal', () => {
+    it('ends a request in flight at once with the signal\'s reason, and does not retry it', async () => {
+      const pending: ServerResponse[] = [];
+      const { url, hits } = await serve((_req, res) => pending.push(res));
+      const { t, retries } = transport(url, { timeoutMs: 10_000 });
+      const abort = new AbortController();
+      const request = t.request({ method: 'GET', path: '/info', signal: abort.signal }).catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const started = Date.now();
+      abort.abort(new Cancelled('the leader lease was lost'));
+      const error = await request;
+      pending.forEach((res) => res.destroy());
+      expect(error).toBeInstanceOf(Cancelled);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(hits).toHaveLength(1);
+      expect(retries).toHaveLength(0);
+    });
+
+    it('ends a backoff wait between attempts', async () => {
+      const { url, hits } = await serve((_req, res) => json(res, 503, { code: 503, message: 'busy' }));
+      const abort = new AbortController();
+      const { t } = transport(url, { baseDelayMs: 60_000, maxDelayMs: 60_000, onRetry: () => abort.abort(new Cancelled('shutting down')) });
+      const started = Date.now();
+      await expect(t.request({ method: 'GET', path: '/p', signal: abort.signal })).rejects.toBeInstanceOf(Cancelled);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(hits).toHaveLength(1);
+    });
+
+    it('does not start a request whose signal is already aborted', async () => {
+      const { url, hits } = await serve((_req, res) => json(res, 200, {}));
+      const abort = new AbortController();
+      abort.abort(new Cancelled('shutting down'));
+      await expect(transport(url).t.request({ method: 'GET', path: '/p', signal: abort.signal })).rejects.toBeInstanceOf(Cancelled);
+      expect(hits).toHaveLength(0);
     });
   });
 });

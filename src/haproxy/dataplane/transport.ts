@@ -38,6 +38,8 @@ export interface TransportRequest {
   query?: Query;
   body?: unknown;
   timeoutMs?: number;
+  /** Cancels the request, and any wait before a retry: it rejects with the signal's reason. */
+  signal?: AbortSignal;
   /**
    * Whether a failed attempt may be sent again. Defaults to true for GET, PUT and DELETE: a
    * replayed versioned write that had in fact landed comes back as a typed Conflict/NotFound
@@ -84,13 +86,18 @@ export class Transport {
     const idempotent = req.idempotent ?? req.method !== 'POST';
     const attempts = idempotent ? this.#maxAttempts : 1;
     for (let attempt = 1; ; attempt++) {
+      req.signal?.throwIfAborted();
       try {
         return await this.#once<T>(req);
       } catch (error) {
+        req.signal?.throwIfAborted();
         if (!(error instanceof DataPlaneError) || error.kind !== 'Unavailable' || attempt >= attempts) throw error;
         const delayMs = this.#backoff(attempt);
         this.#onRetry?.({ method: req.method, path: req.path, attempt, delayMs, error });
-        await sleep(delayMs);
+        await sleep(delayMs, undefined, { signal: req.signal }).catch((aborted: unknown) => {
+          req.signal?.throwIfAborted();
+          throw aborted;
+        });
       }
     }
   }
@@ -103,6 +110,7 @@ export class Transport {
         url: req.path,
         params: req.query,
         data: req.body,
+        ...(req.signal ? { signal: req.signal } : {}),
         ...(req.timeoutMs === undefined ? {} : { timeout: req.timeoutMs }),
       });
     } catch (error) {
