@@ -10,7 +10,7 @@ import { renderCorefile } from '../../src/coredns/corefile.js';
 import { CorednsSink } from '../../src/coredns/sink.js';
 import { KubeConfigMapStore, type ConfigMapSnapshot, type ConfigMapStore } from '../../src/kube/configmaps.js';
 import { KubeError } from '../../src/kube/errors.js';
-import { KubeEventRecorder } from '../../src/kube/events.js';
+import { AggregatingEventRecorder, KubeEventWriter } from '../../src/kube/events.js';
 import { createLogger } from '../../src/log.js';
 import {
   cleanupAll,
@@ -90,7 +90,7 @@ afterAll(() => cleanupAll(), 60_000);
 function sinkOver(interfere: (write: number) => Promise<void>, times: number) {
   const core = plane.kubeConfig('controller').makeApiClient(CoreV1Api);
   const store = new InterferingStore(new KubeConfigMapStore(core, COREDNS_NAMESPACE, COREDNS_CONFIGMAP), interfere, times);
-  return { store, sink: new CorednsSink(store, COREDNS_KEY, new KubeEventRecorder(core, log)) };
+  return { store, sink: new CorednsSink(store, COREDNS_KEY), events: new AggregatingEventRecorder(new KubeEventWriter(core), log) };
 }
 
 /** A person's edit through the admin's kubectl: appends a stub zone to whatever is there now. */
@@ -103,7 +103,7 @@ describe('a concurrent edit of the Corefile', () => {
     'gets a real 409, and both the person’s edit and our rules survive',
     withLogs(async () => {
       await writeCorefile(plane, seeded);
-      const { store, sink } = sinkOver(() => personAddsStubZone(1), 1);
+      const { store, sink, events: recorder } = sinkOver(() => personAddsStubZone(1), 1);
 
       const outcome = await sink.apply((corefile) => renderCorefile(corefile, [route]), { log, dryRun: false });
 
@@ -116,14 +116,18 @@ describe('a concurrent edit of the Corefile', () => {
       // The stub zone is not a root block: our rules went into `.:53` only.
       expect(final.indexOf(markerBlock(final))).toBeLessThan(final.indexOf('internal-1.example:53'));
 
-      // The sink recorded its change on the ConfigMap, as the controller's identity.
-      const events = await plane.getJson<{ items: Array<{ reason: string }> }>([
+      // Events about it go on the ConfigMap, as the controller's identity (RBAC: create and
+      // patch), and a repeat updates the same Event's count rather than adding one.
+      recorder.record(sink.object, 'Normal', 'CorefileUpdated', 'routes 1 host');
+      recorder.record(sink.object, 'Normal', 'CorefileUpdated', 'routes 1 host');
+      await recorder.close();
+      const events = await plane.getJson<{ items: Array<{ reason: string; count: number; involvedObject: { uid?: string } }> }>([
         'events',
         '-n',
         COREDNS_NAMESPACE,
-        `--field-selector=involvedObject.name=${COREDNS_CONFIGMAP}`,
+        `--field-selector=involvedObject.name=${COREDNS_CONFIGMAP},reason=CorefileUpdated`,
       ]);
-      expect(events.items.map((e) => e.reason)).toContain('CorefileUpdated');
+      expect(events.items).toEqual([expect.objectContaining({ count: 2, involvedObject: expect.objectContaining({ uid: sink.object.uid }) })]);
     }),
   );
 

@@ -79,6 +79,7 @@ describe('the controller identity', () => {
       expect(await controllerCan('watch', 'endpointslices.discovery.k8s.io', '--all-namespaces')).toBe(true);
       expect(await controllerCan('watch', 'services', '--all-namespaces')).toBe(true);
       expect(await controllerCan('create', 'events', '-n', 'team-a')).toBe(true);
+      expect(await controllerCan('get', 'events', '-n', 'team-a')).toBe(true); // to continue an Event by its name
       expect(await controllerCan('create', 'events.events.k8s.io', '-n', 'kube-system')).toBe(true);
     }),
   );
@@ -102,6 +103,7 @@ describe('the controller identity', () => {
       expect(await controllerCan('patch', 'ingresses.networking.k8s.io/status', '-n', 'team-a')).toBe(false);
       expect(await controllerCan('get', 'ingresses.networking.k8s.io', '-n', 'team-a')).toBe(false); // list/watch only
       expect(await controllerCan('list', 'events', '-n', 'kube-system')).toBe(false);
+      expect(await controllerCan('watch', 'events', '--all-namespaces')).toBe(false);
     }),
   );
 });

@@ -23,3 +23,8 @@ export function makeApis(kubeConfig: KubeConfig): KubeApis {
     coordination: kubeConfig.makeApiClient(CoordinationV1Api),
   };
 }
+
+/** The apiserver's URL, for messages that must say which apiserver could not be reached. */
+export function apiserverOf(kubeConfig: KubeConfig): string {
+  return kubeConfig.getCurrentCluster()?.server ?? '(the kubeconfig names no cluster)';
+}

@@ -1,6 +1,6 @@
 import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
 import type { ObjectRef } from '../model/objects.js';
-import { toKubeError } from './errors.js';
+import { kubeCall } from './request.js';
 
 export interface ConfigMapSnapshot {
   readonly data: Readonly<Record<string, string>>;
@@ -12,36 +12,33 @@ export interface ConfigMapSnapshot {
 export interface ConfigMapStore {
   readonly namespace: string;
   readonly name: string;
-  /** Throws KubeError (NotFound when it does not exist). */
-  read(): Promise<ConfigMapSnapshot>;
+  /** Throws KubeError (NotFound when it does not exist); rejects with signal's reason when cancelled. */
+  read(signal?: AbortSignal): Promise<ConfigMapSnapshot>;
   /** Sets one key, optimistically: throws KubeError kind Conflict when resourceVersion is stale. */
-  setKey(key: string, value: string, resourceVersion: string): Promise<ConfigMapSnapshot>;
+  setKey(key: string, value: string, resourceVersion: string, signal?: AbortSignal): Promise<ConfigMapSnapshot>;
 }
 
 export class KubeConfigMapStore implements ConfigMapStore {
   constructor(private readonly core: CoreV1Api, readonly namespace: string, readonly name: string) {}
 
-  async read(): Promise<ConfigMapSnapshot> {
-    try {
-      return snapshotOf(await this.core.readNamespacedConfigMap({ name: this.name, namespace: this.namespace }));
-    } catch (error) {
-      throw toKubeError(`read ConfigMap ${this.namespace}/${this.name}`, error);
-    }
+  async read(signal?: AbortSignal): Promise<ConfigMapSnapshot> {
+    const configMap = await kubeCall(`read ConfigMap ${this.namespace}/${this.name}`, signal, (options) =>
+      this.core.readNamespacedConfigMap({ name: this.name, namespace: this.namespace }, options),
+    );
+    return snapshotOf(configMap);
   }
 
-  async setKey(key: string, value: string, resourceVersion: string): Promise<ConfigMapSnapshot> {
+  async setKey(key: string, value: string, resourceVersion: string, signal?: AbortSignal): Promise<ConfigMapSnapshot> {
     // A merge patch that carries resourceVersion is as optimistic as a replace, and touches only
     // our key: other keys, labels and annotations stay exactly as their owners left them.
     const body = { metadata: { resourceVersion }, data: { [key]: value } };
-    try {
-      const updated = await this.core.patchNamespacedConfigMap(
-        { name: this.name, namespace: this.namespace, body, fieldManager: 'hairpin-proxy' },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
-      return snapshotOf(updated);
-    } catch (error) {
-      throw toKubeError(`update ConfigMap ${this.namespace}/${this.name}`, error);
-    }
+    const updated = await kubeCall(
+      `update ConfigMap ${this.namespace}/${this.name}`,
+      signal,
+      (options) => this.core.patchNamespacedConfigMap({ name: this.name, namespace: this.namespace, body, fieldManager: 'hairpin-proxy' }, options),
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    return snapshotOf(updated);
   }
 }
 

@@ -1,5 +1,6 @@
 import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
-import { toKubeError } from './errors.js';
+import { KubeError } from './errors.js';
+import { kubeCall } from './request.js';
 
 /** The fields of a coordination.k8s.io Lease that leader election reads and writes. */
 export interface LeaseRecord {
@@ -32,28 +33,27 @@ export class KubeLeaseStore implements LeaseStore {
 
   async read(): Promise<LeaseSnapshot | undefined> {
     try {
-      return snapshotOf(await this.api.readNamespacedLease({ name: this.name, namespace: this.namespace }));
+      return snapshotOf(await kubeCall(`read ${this.#what}`, undefined, (options) => this.api.readNamespacedLease({ name: this.name, namespace: this.namespace }, options)));
     } catch (error) {
-      const kubeError = toKubeError(`read Lease ${this.namespace}/${this.name}`, error);
-      if (kubeError.kind === 'NotFound') return undefined;
-      throw kubeError;
+      if (error instanceof KubeError && error.kind === 'NotFound') return undefined;
+      throw error;
     }
   }
 
   async create(record: LeaseRecord): Promise<LeaseSnapshot> {
-    try {
-      return snapshotOf(await this.api.createNamespacedLease({ namespace: this.namespace, body: this.leaseOf(record) }));
-    } catch (error) {
-      throw toKubeError(`create Lease ${this.namespace}/${this.name}`, error);
-    }
+    const body = this.leaseOf(record);
+    return snapshotOf(await kubeCall(`create ${this.#what}`, undefined, (options) => this.api.createNamespacedLease({ namespace: this.namespace, body }, options)));
   }
 
   async replace(record: LeaseRecord, resourceVersion: string): Promise<LeaseSnapshot> {
-    try {
-      return snapshotOf(await this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: this.leaseOf(record, resourceVersion) }));
-    } catch (error) {
-      throw toKubeError(`update Lease ${this.namespace}/${this.name}`, error);
-    }
+    const body = this.leaseOf(record, resourceVersion);
+    return snapshotOf(
+      await kubeCall(`update ${this.#what}`, undefined, (options) => this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body }, options)),
+    );
+  }
+
+  get #what(): string {
+    return `Lease ${this.namespace}/${this.name}`;
   }
 
   private leaseOf(record: LeaseRecord, resourceVersion?: string): V1Lease {

@@ -15,10 +15,13 @@ export class FakeConfigMapStore implements ConfigMapStore {
   /** Runs between our read and our write, once: plays a concurrent editor. */
   beforeNextWrite: ((store: FakeConfigMapStore) => void) | undefined;
   failNextReads = 0;
+  /** Every write fails with this while set (a 422, say). */
+  rejectWrites: KubeError | undefined;
 
   constructor(public data: Record<string, string> | undefined) {}
 
-  async read(): Promise<ConfigMapSnapshot> {
+  async read(signal?: AbortSignal): Promise<ConfigMapSnapshot> {
+    signal?.throwIfAborted();
     if (this.failNextReads > 0) {
       this.failNextReads -= 1;
       throw new KubeError('Unavailable', 'read ConfigMap', 503, 'apiserver down');
@@ -27,10 +30,12 @@ export class FakeConfigMapStore implements ConfigMapStore {
     return { data: { ...this.data }, resourceVersion: String(this.resourceVersion), ref: this.ref() };
   }
 
-  async setKey(key: string, value: string, resourceVersion: string): Promise<ConfigMapSnapshot> {
+  async setKey(key: string, value: string, resourceVersion: string, signal?: AbortSignal): Promise<ConfigMapSnapshot> {
     const interloper = this.beforeNextWrite;
     this.beforeNextWrite = undefined;
     interloper?.(this);
+    signal?.throwIfAborted();
+    if (this.rejectWrites) throw this.rejectWrites;
     if (this.data === undefined) throw new KubeError('NotFound', 'update ConfigMap', 404, 'not found');
     if (resourceVersion !== String(this.resourceVersion)) throw new KubeError('Conflict', 'update ConfigMap', 409, 'the object has been modified');
     this.edit(key, value);
@@ -45,7 +50,7 @@ export class FakeConfigMapStore implements ConfigMapStore {
   }
 
   private ref(): ObjectRef {
-    return { kind: 'ConfigMap', apiVersion: 'v1', namespace: this.namespace, name: this.name, resourceVersion: String(this.resourceVersion) };
+    return { kind: 'ConfigMap', apiVersion: 'v1', namespace: this.namespace, name: this.name, uid: 'uid-coredns', resourceVersion: String(this.resourceVersion) };
   }
 }
 
@@ -59,7 +64,7 @@ export interface RecordedEvent {
 export class FakeEventRecorder implements EventRecorder {
   readonly events: RecordedEvent[] = [];
 
-  async record(ref: ObjectRef, type: EventType, reason: string, message: string): Promise<void> {
+  record(ref: ObjectRef, type: EventType, reason: string, message: string): void {
     this.events.push({ object: `${ref.kind}/${ref.namespace}/${ref.name}`, type, reason, message });
   }
 }
