@@ -4,7 +4,11 @@ import type { Registry } from 'prom-client';
 export interface HealthSources {
   /** Alive: the process is not wedged (the event loop answers). */
   readonly live: () => boolean;
-  /** Ready: every informer has synced and the first full sync has succeeded. */
+  /**
+   * Ready: every informer has synced, and the Corefile has been synced once by this replica or
+   * this replica stands by (a rollout must not wait for a standby to lead). A failing HAProxy
+   * replica does not make the controller unready: it shows in that replica's metrics and logs.
+   */
   readonly ready: () => boolean;
   readonly registry: Registry;
 }

@@ -1,6 +1,8 @@
 /**
- * A Corefile we must not edit. Its kind matches the controller's error kinds: 'Invalid' means
- * retrying cannot help until a person fixes the Corefile, so the sink reports it and gives up.
+ * A Corefile we must not edit: nothing is written. Retrying cannot help until a person fixes it,
+ * so a sync that meets one is a permanent failure (src/reconcile/retry.ts): reported once as a
+ * Warning Event InvalidCorefile, backed off to minutes, and re-tried at once when the ConfigMap
+ * changes.
  */
 export class CorefileError extends Error {
   readonly kind = 'Invalid';

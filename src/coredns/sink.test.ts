@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { KubeError } from '../kube/errors.js';
-import { captureLogger, FakeConfigMapStore, FakeEventRecorder } from '../testing/fakes.js';
+import { Cancelled } from '../cancel.js';
+import { captureLogger, FakeConfigMapStore } from '../testing/fakes.js';
 import { renderCorefile } from './corefile.js';
 import { CorednsSink } from './sink.js';
 
@@ -12,27 +13,26 @@ const addHosts = (...hosts: string[]) => (text: string) => renderCorefile(text, 
 /** `null` plays a cluster without the ConfigMap. */
 function setup(data: Record<string, string> | null = { Corefile: corefile }) {
   const store = new FakeConfigMapStore(data ?? undefined);
-  const events = new FakeEventRecorder();
   const { log, lines } = captureLogger();
-  return { store, events, lines, sink: new CorednsSink(store, 'Corefile', events), context: { log, dryRun: false } };
+  return { store, lines, sink: new CorednsSink(store, 'Corefile'), context: { log, dryRun: false } };
 }
 
 describe('CorednsSink', () => {
-  it('writes the edited Corefile and records an Event on the ConfigMap', async () => {
-    const { store, events, sink, context } = setup();
+  it('writes the edited Corefile, and knows the ConfigMap it wrote for Events about it', async () => {
+    const { store, sink, context } = setup();
+    expect(sink.object).toEqual({ kind: 'ConfigMap', apiVersion: 'v1', namespace: 'kube-system', name: 'coredns' });
     const outcome = await sink.apply(addHosts('a.example.com'), context);
     expect(outcome.action).toBe('updated');
     expect(store.data?.Corefile).toBe(renderCorefile(corefile, [route('a.example.com')]));
-    expect(events.events).toEqual([expect.objectContaining({ object: 'ConfigMap/kube-system/coredns', type: 'Normal', reason: 'CorefileUpdated' })]);
+    expect(sink.object).toMatchObject({ kind: 'ConfigMap', namespace: 'kube-system', name: 'coredns', uid: 'uid-coredns' });
   });
 
   it('does not write when nothing changes', async () => {
-    const { store, events, sink, context } = setup();
+    const { store, sink, context } = setup();
     await sink.apply(addHosts('a.example.com'), context);
     const outcome = await sink.apply(addHosts('a.example.com'), context);
     expect(outcome.action).toBe('unchanged');
     expect(store.writes).toBe(1);
-    expect(events.events).toHaveLength(1);
   });
 
   it('keeps other keys of the ConfigMap', async () => {
@@ -60,13 +60,21 @@ describe('CorednsSink', () => {
     await expect(sink.apply(addHosts('a.example.com'), context)).rejects.toMatchObject({ kind: 'Conflict' });
   });
 
-  it('never overwrites a malformed Corefile, and says why in a Warning Event', async () => {
+  it('never overwrites a malformed Corefile, and says where it is broken', async () => {
     const broken = '.:53 {\n    errors\n';
-    const { store, events, sink, context } = setup({ Corefile: broken });
+    const { store, sink, context } = setup({ Corefile: broken });
     await expect(sink.apply(addHosts('a.example.com'), context)).rejects.toThrow(/Corefile/);
     expect(store.data?.Corefile).toBe(broken);
     expect(store.writes).toBe(0);
-    expect(events.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'InvalidCorefile' })]);
+  });
+
+  it('writes nothing once its signal aborts, even between its read and its write', async () => {
+    const { store, sink, context } = setup();
+    const abort = new AbortController();
+    store.beforeNextWrite = () => abort.abort(new Cancelled('the leader lease was lost'));
+    await expect(sink.apply(addHosts('a.example.com'), { ...context, signal: abort.signal })).rejects.toBeInstanceOf(Cancelled);
+    expect(store.data?.Corefile).toBe(corefile);
+    expect(store.writes).toBe(0);
   });
 
   it('writes nothing in a dry run but logs the diff', async () => {

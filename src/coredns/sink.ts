@@ -1,8 +1,7 @@
 import type { ConfigMapStore } from '../kube/configmaps.js';
 import { KubeError } from '../kube/errors.js';
-import type { EventRecorder } from '../kube/events.js';
 import type { Logger } from '../log.js';
-import { CorefileError } from './corefile.js';
+import type { ObjectRef } from '../model/objects.js';
 import { lineDiff } from './diff.js';
 
 /** A pure edit of the Corefile text; throws CorefileError for a Corefile it must not touch. */
@@ -17,6 +16,8 @@ export interface SinkOutcome {
 export interface SinkContext {
   readonly log: Logger;
   readonly dryRun: boolean;
+  /** Cancels the sync: nothing is written after it aborts, and a request in flight ends. */
+  readonly signal?: AbortSignal;
 }
 
 const MAX_ATTEMPTS = 5;
@@ -24,38 +25,40 @@ const MAX_ATTEMPTS = 5;
 /**
  * Owns the CoreDNS ConfigMap: read, edit, compare, write only on change, optimistically. A 409
  * means somebody else wrote in between: their edit is re-read and ours re-applied on top of it.
+ * An edit that throws (a Corefile we must not touch) writes nothing and rethrows.
  */
 export class CorednsSink {
+  #object: ObjectRef;
+
   constructor(
     private readonly store: ConfigMapStore,
     private readonly key: string,
-    private readonly events: EventRecorder,
-  ) {}
+  ) {
+    this.#object = { kind: 'ConfigMap', apiVersion: 'v1', namespace: store.namespace, name: store.name };
+  }
 
   get location(): string {
     return `ConfigMap ${this.store.namespace}/${this.store.name} key ${this.key}`;
   }
 
+  /** The ConfigMap, with its uid once it has been read: what Events about the Corefile are about. */
+  get object(): ObjectRef {
+    return this.#object;
+  }
+
   async apply(edit: CorefileEdit, context: SinkContext): Promise<SinkOutcome> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-      const snapshot = await this.store.read().catch((error: unknown) => {
+      const snapshot = await this.store.read(context.signal).catch((error: unknown) => {
         throw error instanceof KubeError && error.kind === 'NotFound'
           ? new KubeError('NotFound', `read ${this.location}`, 404, 'not found: is CoreDNS the cluster DNS? (GKE uses kube-dns, which is not supported)')
           : error;
       });
+      this.#object = { ...snapshot.ref, resourceVersion: undefined };
       const current = snapshot.data[this.key];
       if (current === undefined) {
         throw new KubeError('Invalid', `read ${this.location}`, undefined, `the ConfigMap has no key "${this.key}"`);
       }
-      let next: string;
-      try {
-        next = edit(current);
-      } catch (error) {
-        if (error instanceof CorefileError) {
-          await this.events.record(snapshot.ref, 'Warning', 'InvalidCorefile', `Not edited by hairpin-proxy: ${error.message}`);
-        }
-        throw error;
-      }
+      const next = edit(current);
       if (next === current) return { action: 'unchanged', diff: '', attempts: attempt };
       const diff = lineDiff(current, next);
       if (context.dryRun) {
@@ -63,9 +66,8 @@ export class CorednsSink {
         return { action: 'dry-run', diff, attempts: attempt };
       }
       try {
-        const written = await this.store.setKey(this.key, next, snapshot.resourceVersion);
+        const written = await this.store.setKey(this.key, next, snapshot.resourceVersion, context.signal);
         context.log.info({ diff, configMap: this.location, resourceVersion: written.resourceVersion, attempt }, 'updated the Corefile');
-        await this.events.record(written.ref, 'Normal', 'CorefileUpdated', `hairpin-proxy updated the Corefile:\n${diff}`);
         return { action: 'updated', diff, attempts: attempt };
       } catch (error) {
         if (!(error instanceof KubeError && error.kind === 'Conflict')) throw error;

@@ -1,9 +1,11 @@
-import type { EndpointSliceLike } from '../model/objects.js';
+import type { EndpointSliceLike, ObjectRef } from '../model/objects.js';
 
 /** One hairpin HAProxy pod's Data Plane API, and the work-queue key that syncs it. */
 export interface Replica {
   readonly key: string;
   readonly url: string;
+  /** Its pod, when discovered: what Events about this replica are about. */
+  readonly pod?: ObjectRef;
 }
 
 export const HAPROXY_KEY_PREFIX = 'haproxy/';
@@ -22,14 +24,23 @@ export function fixedReplicas(urls: readonly string[]): Replica[] {
  * until its HAProxy is configured, and configuring it is our job.
  */
 export function discoveredReplicas(slices: readonly EndpointSliceLike[], fallbackPort: number): Replica[] {
-  const urls = new Set<string>();
+  const pods = new Map<string, ObjectRef | undefined>();
   for (const slice of slices) {
     const port = slice.ports?.find((p) => p.name === DATAPLANE_PORT_NAME)?.port ?? fallbackPort;
     for (const endpoint of slice.endpoints ?? []) {
+      const pod = podOf(endpoint.targetRef);
       for (const address of endpoint.addresses ?? []) {
-        urls.add(`http://${address.includes(':') ? `[${address}]` : address}:${port}/v3`);
+        pods.set(`http://${address.includes(':') ? `[${address}]` : address}:${port}/v3`, pod);
       }
     }
   }
-  return fixedReplicas([...urls]);
+  return fixedReplicas([...pods.keys()]).map((replica) => {
+    const pod = pods.get(replica.url);
+    return pod ? { ...replica, pod } : replica;
+  });
+}
+
+function podOf(ref: NonNullable<EndpointSliceLike['endpoints']>[number]['targetRef']): ObjectRef | undefined {
+  if (ref?.kind !== 'Pod' || !ref.name || !ref.namespace) return undefined;
+  return { kind: 'Pod', apiVersion: 'v1', namespace: ref.namespace, name: ref.name, ...(ref.uid ? { uid: ref.uid } : {}) };
 }

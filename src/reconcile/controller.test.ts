@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { Cancelled } from '../cancel.js';
+import { KubeError } from '../kube/errors.js';
 import type { Snapshot } from '../model/objects.js';
 import { anIngress } from '../testing/builders.js';
 import { captureLogger, FakeConfigMapStore, FakeEventRecorder } from '../testing/fakes.js';
@@ -20,7 +22,7 @@ function setup(initial: Snapshot, options: { dryRun?: boolean } = {}) {
   const controller = new Controller({
     snapshot: () => snapshot,
     policy: { ingressClasses: [], target, clusterDomain: 'cluster.local' },
-    coredns: new CorednsSink(store, 'Corefile', events),
+    coredns: new CorednsSink(store, 'Corefile'),
     events,
     log,
     dryRun: options.dryRun ?? false,
@@ -84,6 +86,82 @@ describe('Controller', () => {
   });
 });
 
+describe('Controller reports findings once', () => {
+  const twoBad = anIngress('bad', { namespace: 'shop', hosts: ['ok.example.com', 'bad_host.example.com', '*.*.example.com'] });
+  const messages = (lines: () => Array<Record<string, unknown>>, msg: string) => lines().filter((line) => line.msg === msg);
+
+  it('warns about each refused host once, however many syncs see it, and records one Event per Ingress', async () => {
+    const { events, lines, controller, setSnapshot } = setup({ ingresses: [twoBad], ingressClasses: [] });
+    for (let i = 0; i < 20; i++) {
+      setSnapshot({ ingresses: [twoBad, anIngress(`churn-${i}`, { hosts: [`c${i}.example.com`] })], ingressClasses: [] });
+      await controller.sync(COREDNS_KEY);
+    }
+    expect(messages(lines, 'skipping an invalid Ingress host').map((line) => line.host)).toEqual(['*.*.example.com', 'bad_host.example.com']);
+    const invalid = events.events.filter((event) => event.reason === 'InvalidHost');
+    expect(invalid).toEqual([expect.objectContaining({ object: 'Ingress/shop/bad', type: 'Warning' })]);
+    expect(invalid[0]?.message).toMatch(/2 hosts: "\*\.\*\.example\.com" .*; "bad_host.example.com"/);
+  });
+
+  it('reports an Ingress again when its refused hosts change', async () => {
+    const { events, lines, controller, setSnapshot } = setup({ ingresses: [twoBad], ingressClasses: [] });
+    await controller.sync(COREDNS_KEY);
+    setSnapshot({ ingresses: [anIngress('bad', { namespace: 'shop', hosts: ['bad_host.example.com'] })], ingressClasses: [] });
+    await controller.sync(COREDNS_KEY);
+    setSnapshot({ ingresses: [anIngress('bad', { namespace: 'shop', hosts: ['bad_host.example.com', 'x_y.example.com'] })], ingressClasses: [] });
+    await controller.sync(COREDNS_KEY);
+    expect(messages(lines, 'skipping an invalid Ingress host').map((line) => line.host)).toEqual(['*.*.example.com', 'bad_host.example.com', 'x_y.example.com']);
+    expect(events.events.filter((event) => event.reason === 'InvalidHost').map((event) => event.message)).toEqual([
+      expect.stringContaining('2 hosts'),
+      expect.stringContaining('host "bad_host.example.com"'),
+      expect.stringContaining('2 hosts'),
+    ]);
+  });
+
+  it('records a Normal CorefileUpdated Event for each write, for the recorder to fold into one', async () => {
+    const { events, controller, setSnapshot } = setup({ ingresses: [anIngress('a', { hosts: ['a.example.com'] })], ingressClasses: [] });
+    await controller.sync(COREDNS_KEY);
+    await controller.sync(COREDNS_KEY);
+    setSnapshot({ ingresses: [], ingressClasses: [] });
+    await controller.sync(COREDNS_KEY);
+    expect(events.events.filter((event) => event.reason === 'CorefileUpdated').map((event) => [event.object, event.type, event.message])).toEqual([
+      ['ConfigMap/kube-system/coredns', 'Normal', `hairpin-proxy routes 1 hosts to ${target}`],
+      ['ConfigMap/kube-system/coredns', 'Normal', `hairpin-proxy routes 0 hosts to ${target}`],
+    ]);
+  });
+
+  const failures: ReadonlyArray<[what: string, breakIt: (store: FakeConfigMapStore) => void, reason: string]> = [
+    ['a malformed Corefile', (store) => store.edit('Corefile', '.:53 {\n    errors\n'), 'InvalidCorefile'],
+    ['a Corefile key gone', (store) => (store.data = { other: '' }), 'CorefileSyncFailed'],
+    ['the ConfigMap gone', (store) => (store.data = undefined), 'CorefileSyncFailed'],
+    ['a write refused as too long', (store) => (store.rejectWrites = new KubeError('Invalid', 'update ConfigMap', 422, 'Too long: must have at most 1048576 bytes')), 'CorefileSyncFailed'],
+    ['the apiserver away', (store) => (store.failNextReads = 100), 'CorefileSyncFailed'],
+  ];
+  it.each(failures)('%s: logs one error for the streak, a Warning Event per failure, and one line when it recovers', async (_what, breakIt, reason) => {
+    const { store, events, lines, controller } = setup({ ingresses: [anIngress('a', { hosts: ['a.example.com'] })], ingressClasses: [] });
+    const good = store.data;
+    breakIt(store);
+    for (let i = 0; i < 5; i++) await expect(controller.sync(COREDNS_KEY)).rejects.toThrow();
+    expect(messages(lines, 'sync failed').map((line) => line.level)).toEqual(['error', 'debug', 'debug', 'debug', 'debug']);
+    expect(events.events.filter((event) => event.type === 'Warning')).toEqual(Array(5).fill(expect.objectContaining({ object: 'ConfigMap/kube-system/coredns', reason })));
+    store.data = good;
+    store.failNextReads = 0;
+    store.rejectWrites = undefined;
+    await controller.sync(COREDNS_KEY);
+    expect(messages(lines, 'sync recovered')).toEqual([expect.objectContaining({ failedSyncs: 5, level: 'info' })]);
+  });
+
+  it('treats a cancelled sync as no failure: no error line, no Event, not counted', async () => {
+    const { store, events, lines, controller } = setup({ ingresses: [anIngress('a', { hosts: ['a.example.com'] })], ingressClasses: [] });
+    const abort = new AbortController();
+    store.beforeNextWrite = () => abort.abort(new Cancelled('the leader lease was lost'));
+    await expect(controller.sync(COREDNS_KEY, abort.signal)).rejects.toBeInstanceOf(Cancelled);
+    expect(store.writes).toBe(0);
+    expect(events.events).toEqual([]);
+    expect(messages(lines, 'sync failed')).toEqual([]);
+    expect(messages(lines, 'sync cancelled')).toEqual([expect.objectContaining({ level: 'info' })]);
+  });
+});
+
 describe('Controller with the hairpin HAProxy', () => {
   const service = { metadata: { name: 'ingress-nginx-controller' }, spec: { ports: [{ name: 'http', port: 80 }] } };
   const slice = (ips: string[]) => ({ ports: [{ name: 'http', port: 80 }], endpoints: ips.map((ip) => ({ addresses: [ip] })) });
@@ -96,7 +174,7 @@ describe('Controller with the hairpin HAProxy', () => {
     const controller = new Controller({
       snapshot: () => ({ ingresses: [], ingressClasses: [] }),
       policy: { ingressClasses: [], target, clusterDomain: 'cluster.local' },
-      coredns: new CorednsSink(new FakeConfigMapStore({ Corefile: corefile }), 'Corefile', new FakeEventRecorder()),
+      coredns: new CorednsSink(new FakeConfigMapStore({ Corefile: corefile }), 'Corefile'),
       events: new FakeEventRecorder(),
       log,
       dryRun: false,
@@ -105,6 +183,7 @@ describe('Controller with the hairpin HAProxy', () => {
         target: () => ({ service, slices: [slice(ips)] }),
         replicas: () => replicas,
         sinkFor: () => new HaproxySink(api),
+        service: { kind: 'Service', apiVersion: 'v1', namespace: 'hairpin-proxy', name: 'hairpin-proxy-haproxy' },
       },
     });
     return { api, controller, setReplicas: (next: Replica[]) => (replicas = next), setIps: (next: string[]) => (ips = next) };
@@ -130,5 +209,36 @@ describe('Controller with the hairpin HAProxy', () => {
     const [, key = ''] = controller.keys();
     setReplicas([]);
     expect((await controller.sync(key)).outcome.action).toBe('replica-gone');
+  });
+});
+
+describe('Controller with the hairpin HAProxy, reporting', () => {
+  it('warns about a port without endpoints once, not on every sync, and again when it comes back', async () => {
+    const { log, lines } = captureLogger();
+    let slices: Array<{ ports: Array<{ name: string; port: number }>; endpoints: Array<{ addresses: string[] }> }> = [];
+    const api = new FakeDataPlane();
+    const controller = new Controller({
+      snapshot: () => ({ ingresses: [], ingressClasses: [] }),
+      policy: { ingressClasses: [], target, clusterDomain: 'cluster.local' },
+      coredns: new CorednsSink(new FakeConfigMapStore({ Corefile: corefile }), 'Corefile'),
+      events: new FakeEventRecorder(),
+      log,
+      dryRun: false,
+      haproxy: {
+        policy: { ...DEFAULT_HAPROXY_POLICY, ports: [80] },
+        target: () => ({ service: { metadata: { name: 'ingress' }, spec: { ports: [{ name: 'http', port: 80 }] } }, slices }),
+        replicas: () => [{ key: 'haproxy/r', url: 'http://10.0.0.9:5555/v3' }],
+        sinkFor: () => new HaproxySink(api),
+        service: { kind: 'Service', apiVersion: 'v1', namespace: 'hairpin-proxy', name: 'hairpin-proxy-haproxy' },
+      },
+    });
+    const noEndpoint = () => lines().filter((line) => line.msg === 'port 80: no ready endpoint');
+    for (let i = 0; i < 5; i++) await controller.sync('haproxy/r');
+    expect(noEndpoint()).toHaveLength(1);
+    slices = [{ ports: [{ name: 'http', port: 80 }], endpoints: [{ addresses: ['10.1.0.1'] }] }];
+    await controller.sync('haproxy/r');
+    slices = [];
+    await controller.sync('haproxy/r');
+    expect(noEndpoint()).toHaveLength(2);
   });
 });

@@ -1,4 +1,5 @@
-import { renderCorefile } from '../coredns/corefile.js';
+import { isCancelled } from '../cancel.js';
+import { CorefileError, renderCorefile } from '../coredns/corefile.js';
 import type { CorednsSink, SinkOutcome } from '../coredns/sink.js';
 import { desiredHaproxy, type DesiredHaproxy, type HaproxyPolicy } from '../haproxy/desired.js';
 import type { Replica } from '../haproxy/replicas.js';
@@ -6,8 +7,10 @@ import type { HaproxyOutcome, HaproxySink } from '../haproxy/sink.js';
 import type { EventRecorder } from '../kube/events.js';
 import { nextSyncId, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { IngressTarget, Snapshot } from '../model/objects.js';
+import type { IngressTarget, ObjectRef, Snapshot } from '../model/objects.js';
 import { planRoutes, type RoutePlan, type RoutePolicy } from '../plan/routes.js';
+import { levelFor, RepeatFilter } from '../repeats.js';
+import { SkippedHostReport } from './skipped-hosts.js';
 
 export const COREDNS_KEY = 'coredns';
 
@@ -30,17 +33,29 @@ export interface HaproxyDeps {
   readonly replicas: () => readonly Replica[];
   /** One sink (and Data Plane API client) per replica, kept across syncs. */
   readonly sinkFor: (replica: Replica) => HaproxySink;
+  /** The hairpin Service: Events about a replica that is not a discovered pod go here. */
+  readonly service: ObjectRef;
 }
 
 export type SyncResult =
   | { readonly syncId: string; readonly key: typeof COREDNS_KEY; readonly plan: RoutePlan; readonly outcome: SinkOutcome }
   | { readonly syncId: string; readonly key: string; readonly desired: DesiredHaproxy; readonly outcome: HaproxyOutcome | { readonly action: 'replica-gone' } };
 
-/** Level-triggered: every sync computes the whole desired state from the caches and applies it. */
+/**
+ * Level-triggered: every sync computes the whole desired state from the caches and applies it.
+ * Findings are reported when they appear or change, not on every sync: a failure once per streak
+ * (and once when it ends), a refused host once, and Events through the aggregating recorder.
+ */
 export class Controller {
-  private readonly succeeded = new Set<string>();
+  readonly #failures = new RepeatFilter();
+  readonly #skipped: SkippedHostReport;
+  /** Per replica key, the warnings about its desired config already logged. */
+  readonly #haproxyWarnings = new Map<string, ReadonlySet<string>>();
+  #dnsSynced = false;
 
-  constructor(private readonly deps: ControllerDeps) {}
+  constructor(private readonly deps: ControllerDeps) {
+    this.#skipped = new SkippedHostReport(deps.events);
+  }
 
   keys(): string[] {
     return [COREDNS_KEY, ...this.haproxyKeys()];
@@ -56,66 +71,81 @@ export class Controller {
    * in its own metrics and logs; it must not take the controller itself out of service.
    */
   hasSyncedDns(): boolean {
-    return this.succeeded.has(COREDNS_KEY);
+    return this.#dnsSynced;
   }
 
-  async sync(key: string): Promise<SyncResult> {
+  /** One sync of key. A signal that aborts cancels it: it then rejects with a Cancelled. */
+  async sync(key: string, signal?: AbortSignal): Promise<SyncResult> {
     const replica = key === COREDNS_KEY ? undefined : this.deps.haproxy?.replicas().find((r) => r.key === key);
     if (key !== COREDNS_KEY && !this.deps.haproxy) throw new Error(`unknown sync key ${JSON.stringify(key)}`);
     const syncId = nextSyncId();
     const log = this.deps.log.child({ syncId, key });
     const started = performance.now();
     try {
-      const result = key === COREDNS_KEY ? await this.syncCoreDns(syncId, log) : await this.syncHaproxy(syncId, key, replica, log);
+      const result = key === COREDNS_KEY ? await this.#syncCoreDns(syncId, log, signal) : await this.#syncHaproxy(syncId, key, replica, log, signal);
       const seconds = (performance.now() - started) / 1000;
-      this.succeeded.add(key);
+      if (key === COREDNS_KEY) this.#dnsSynced = true;
       this.deps.metrics?.syncDuration.observe({ key: metricKey(key), result: result.outcome.action }, seconds);
       this.deps.metrics?.lastSuccessfulSync.set({ key: metricKey(key) }, Date.now() / 1000);
+      const failures = this.#failures.succeeded(key);
+      if (failures > 0) log.info({ failedSyncs: failures }, 'sync recovered');
       log.info({ outcome: result.outcome.action, ...summary(result), durationMs: Math.round(seconds * 1000) }, 'sync finished');
       return result;
     } catch (error) {
+      if (isCancelled(error)) {
+        log.info({ reason: error.message }, 'sync cancelled');
+        throw error;
+      }
       const kind = (error as { kind?: string }).kind ?? 'Internal';
       this.deps.metrics?.syncDuration.observe({ key: metricKey(key), result: 'error' }, (performance.now() - started) / 1000);
       this.deps.metrics?.errors.inc({ key: metricKey(key), kind });
-      log.error({ err: error, errorKind: kind }, 'sync failed');
+      const message = error instanceof Error ? error.message : String(error);
+      log[levelFor(this.#failures.failed(key, `${kind}: ${message}`), 'error')]({ err: error, errorKind: kind }, 'sync failed');
+      this.#recordFailure(key, replica, error, message);
       throw error;
     }
   }
 
-  private async syncCoreDns(syncId: string, log: Logger): Promise<SyncResult> {
+  async #syncCoreDns(syncId: string, log: Logger, signal: AbortSignal | undefined): Promise<SyncResult> {
     const plan = planRoutes(this.deps.snapshot(), this.deps.policy);
     this.deps.metrics?.routes.set(plan.routes.length);
     this.deps.metrics?.skippedHosts.set(plan.skipped.length);
-    await this.reportSkipped(plan, log);
+    this.#skipped.report(plan.skipped, log);
     const routes = plan.routes.map(({ host, target }) => ({ host, target }));
-    const outcome = await this.deps.coredns.apply((corefile) => renderCorefile(corefile, routes), { log, dryRun: this.deps.dryRun });
-    if (outcome.action === 'updated') this.deps.metrics?.writes.inc({ target: 'coredns' });
+    const outcome = await this.deps.coredns.apply((corefile) => renderCorefile(corefile, routes), { log, dryRun: this.deps.dryRun, ...(signal ? { signal } : {}) });
+    if (outcome.action === 'updated') {
+      this.deps.metrics?.writes.inc({ target: 'coredns' });
+      this.deps.events.record(this.deps.coredns.object, 'Normal', 'CorefileUpdated', `hairpin-proxy routes ${plan.routes.length} hosts to ${this.deps.policy.target}`);
+    }
     return { syncId, key: COREDNS_KEY, plan, outcome };
   }
 
-  private async syncHaproxy(syncId: string, key: string, replica: Replica | undefined, log: Logger): Promise<SyncResult> {
+  async #syncHaproxy(syncId: string, key: string, replica: Replica | undefined, log: Logger, signal: AbortSignal | undefined): Promise<SyncResult> {
     const haproxy = this.deps.haproxy as HaproxyDeps;
     const desired = desiredHaproxy(haproxy.target(), haproxy.policy);
-    // The pod went away after its key was queued: nothing to configure.
-    if (!replica) return { syncId, key, desired, outcome: { action: 'replica-gone' } };
-    for (const warning of desired.warnings) log.warn({ replica: replica.url }, warning);
-    const outcome = await haproxy.sinkFor(replica).apply(desired, { log, dryRun: this.deps.dryRun });
+    // The pod went away after its key was queued: nothing to configure, nothing to remember.
+    if (!replica) {
+      this.#failures.succeeded(key);
+      this.#haproxyWarnings.delete(key);
+      return { syncId, key, desired, outcome: { action: 'replica-gone' } };
+    }
+    const known = this.#haproxyWarnings.get(key);
+    for (const warning of desired.warnings) if (!known?.has(warning)) log.warn({ replica: replica.url }, warning);
+    this.#haproxyWarnings.set(key, new Set(desired.warnings));
+    const outcome = await haproxy.sinkFor(replica).apply(desired, { log, dryRun: this.deps.dryRun, ...(signal ? { signal } : {}) });
     if (outcome.writes > 0) this.deps.metrics?.writes.inc({ target: 'haproxy' }, outcome.writes);
     if (outcome.action === 'reload' || outcome.action === 'runtime') this.deps.metrics?.haproxyUpdates.inc({ kind: outcome.action });
     if (outcome.unexpectedReloads > 0) log.warn({ count: outcome.unexpectedReloads }, 'server changes caused a reload; check the HAProxy base configuration');
     return { syncId, key, desired, outcome };
   }
 
-  private async reportSkipped(plan: RoutePlan, log: Logger): Promise<void> {
-    for (const skipped of plan.skipped) {
-      log.warn({ host: skipped.host, reason: skipped.reason, source: skipped.source }, 'skipping an invalid Ingress host');
-      const [, namespace = '', name = ''] = skipped.source.split('/');
-      await this.deps.events.record(
-        { kind: 'Ingress', apiVersion: 'networking.k8s.io/v1', namespace, name },
-        'Warning',
-        'InvalidHost',
-        `hairpin-proxy will not route host ${JSON.stringify(skipped.host)}: ${skipped.reason}`,
-      );
+  /** One Warning Event per failing (object, reason); the recorder folds repeats into its count. */
+  #recordFailure(key: string, replica: Replica | undefined, error: unknown, message: string): void {
+    if (key === COREDNS_KEY) {
+      const reason = error instanceof CorefileError ? 'InvalidCorefile' : 'CorefileSyncFailed';
+      this.deps.events.record(this.deps.coredns.object, 'Warning', reason, `hairpin-proxy cannot update ${this.deps.coredns.location}: ${message}`);
+    } else if (replica && this.deps.haproxy) {
+      this.deps.events.record(replica.pod ?? this.deps.haproxy.service, 'Warning', 'HaproxySyncFailed', `hairpin-proxy cannot configure HAProxy at ${replica.url}: ${message}`);
     }
   }
 }
