@@ -7,32 +7,34 @@ import { ReplicaPool } from './haproxy/replica-pool.js';
 import { discoveredReplicas, fixedReplicas } from './haproxy/replicas.js';
 import { HaproxySink } from './haproxy/sink.js';
 import { startHealthServer } from './health.js';
-import { loadKubeConfig, makeApis } from './kube/client.js';
+import { apiserverOf, loadKubeConfig, makeApis } from './kube/client.js';
 import { KubeConfigMapStore } from './kube/configmaps.js';
-import { KubeEventRecorder } from './kube/events.js';
+import { AggregatingEventRecorder, KubeEventWriter } from './kube/events.js';
+import { waitForSync } from './kube/informer.js';
 import { LeaderElector, leaseTimings } from './kube/leader.js';
 import { KubeLeaseStore } from './kube/leases.js';
-import { waitForSync } from './kube/informer.js';
 import { watchCluster, type ClusterWatches } from './kube/watches.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
-import { backoffDelay, WorkQueue } from './queue/index.js';
+import { backoffDelay } from './queue/index.js';
 import { COREDNS_KEY, Controller, type HaproxyDeps } from './reconcile/controller.js';
+import { retryClassOf } from './reconcile/retry.js';
+import { Runner } from './reconcile/runner.js';
 
 const INFORMER_RESTART = { baseMs: 500, maxMs: 30_000, jitter: 0.2 };
-// One cheap key: a short cap means a fixed Corefile or a recovered API server is picked up within
-// seconds, without hammering anything.
+// Transient failures: a short cap, so a recovered apiserver or Data Plane API is picked up within
+// seconds. Permanent ones (bad input) use the queue's minutes-long backoff and wake on new input.
 const SYNC_RETRY = { baseMs: 200, maxMs: 5_000, jitter: 0.2 };
+/** `--once` is run by Jobs and CI steps: an apiserver that cannot be listed must end it, not hang it. */
+const ONCE_CACHE_SYNC_TIMEOUT_MS = 30_000;
+const LEASE_NAME = 'hairpin-proxy';
 
-/** Wiring only: config → clients → informers → queue → controller → servers. Returns the exit code. */
+/** Wiring only: config → clients → informers → controller → runner → servers. Returns the exit code. */
 export async function runController(config: Config, log: Logger, stop: AbortSignal): Promise<number> {
   const kubeConfig = loadKubeConfig(config.kubeconfig);
   const apis = makeApis(kubeConfig);
   const metrics = createMetrics();
-  const events = new KubeEventRecorder(apis.core, log);
-  const store = new KubeConfigMapStore(apis.core, config.corednsNamespace, config.corednsConfigMap);
-
-  let queue: WorkQueue<string> | undefined;
+  const events = new AggregatingEventRecorder(new KubeEventWriter(apis.core), log);
   const hairpinService = { namespace: config.targetNamespace, name: config.targetService };
   const watches = watchCluster(
     kubeConfig,
@@ -41,30 +43,22 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
       coredns: { namespace: config.corednsNamespace, name: config.corednsConfigMap },
       ...(config.haproxy ? { haproxy: { ingressController: config.haproxy.ingressController, hairpinService } } : {}),
     },
-    {
-      log,
-      onChange: (scope) => {
-        const keys = scope === 'coredns' ? [COREDNS_KEY] : controller.haproxyKeys();
-        for (const key of keys) queue?.add(key);
-      },
-      restartDelayMs: (attempt) => backoffDelay(attempt, INFORMER_RESTART, Math.random),
-    },
+    { log, restartDelayMs: (attempt) => backoffDelay(attempt, INFORMER_RESTART, Math.random) },
   );
-  const controller: Controller = new Controller({
+  const controller = new Controller({
     snapshot: watches.snapshot,
     policy: {
       ingressClasses: config.ingressClasses,
       target: `${config.targetService}.${config.targetNamespace}.svc.${config.clusterDomain}`,
       clusterDomain: config.clusterDomain,
     },
-    coredns: new CorednsSink(store, config.corednsKey, events),
+    coredns: new CorednsSink(new KubeConfigMapStore(apis.core, config.corednsNamespace, config.corednsConfigMap), config.corednsKey),
     events,
     log,
     metrics,
     dryRun: config.dryRun,
-    ...(config.haproxy ? { haproxy: haproxyDeps(config.haproxy, watches, log) } : {}),
+    ...(config.haproxy ? { haproxy: haproxyDeps(config.haproxy, watches, hairpinService, log) } : {}),
   });
-
   // --once and --dry-run are an operator's one-off commands: they do not contend for the lease.
   const elector =
     config.leaderElection && !config.once && !config.dryRun
@@ -75,6 +69,17 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
           log,
         })
       : undefined;
+  const runner = new Runner({
+    keys: () => controller.keys(),
+    sync: (key, signal) => controller.sync(key, signal),
+    ...(elector ? { leadership: elector } : {}),
+    classify: retryClassOf,
+    backoff: SYNC_RETRY,
+    resyncMs: config.resyncMs,
+    log,
+    onDepthChange: (depth) => metrics.queueDepth.set(depth),
+  });
+  watches.onChange((scope) => runner.enqueue(scope === 'coredns' ? [COREDNS_KEY] : controller.haproxyKeys()));
 
   const server: Server | undefined = config.listenAddress
     ? await startHealthServer(config.listenAddress.host, config.listenAddress.port, {
@@ -88,45 +93,22 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
   for (const informer of watches.all) informer.start();
   try {
     // Never plan from a partial cache: a missing Ingress would look like a host to remove.
-    await waitForSync(watches.all, log, stop);
+    await waitForSync(watches.all, log, { signal: stop, apiserver: apiserverOf(kubeConfig), ...(config.once ? { timeoutMs: ONCE_CACHE_SYNC_TIMEOUT_MS } : {}) });
     log.info('informer caches synced');
     if (config.once) return await syncOnce(controller, log);
-    // Warm caches first, then the lease: a standby that takes over can sync at once. A leader
-    // that loses the lease (say, the apiserver was away longer than the renew deadline) stops
-    // writing and stands by again, in-process: the caches stay warm, nothing restarts.
-    for (;;) {
-      const leadership = elector ? await elector.lead(stop) : undefined;
-      if (stop.aborted) return 0;
-      const active = new WorkQueue<string>({
-        sync: async (key) => void (await controller.sync(key)),
-        backoff: SYNC_RETRY,
-        resync: { intervalMs: config.resyncMs, keys: () => controller.keys() },
-        onResult: ({ key, ok, retryInMs }) => {
-          metrics.queueDepth.set(active.depth);
-          if (!ok) log.warn({ key, retryInMs }, 'sync will be retried');
-        },
-      });
-      queue = active;
-      active.start();
-      for (const key of controller.keys()) active.add(key);
-      const lost = await new Promise<boolean>((resolve) => {
-        stop.addEventListener('abort', () => resolve(false), { once: true });
-        leadership?.addEventListener('abort', () => resolve(true), { once: true });
-      });
-      queue = undefined;
-      log.info(lost ? 'lost the lease: draining the work queue, then standing by' : 'shutting down: draining the work queue');
-      await active.shutdown();
-      if (!lost) return 0;
-    }
+    await runner.run(stop);
+    return 0;
+  } catch (error) {
+    if (stop.aborted) return 0;
+    log.error({ err: error }, 'the controller cannot run');
+    throw error;
   } finally {
-    await elector?.release();
     await Promise.all(watches.all.map((informer) => informer.stop()));
+    await events.close();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     log.info('stopped');
   }
 }
-
-const LEASE_NAME = 'hairpin-proxy';
 
 async function syncOnce(controller: Controller, log: Logger): Promise<number> {
   try {
@@ -138,7 +120,7 @@ async function syncOnce(controller: Controller, log: Logger): Promise<number> {
   }
 }
 
-function haproxyDeps(config: HaproxyConfig, watches: ClusterWatches, log: Logger): HaproxyDeps {
+function haproxyDeps(config: HaproxyConfig, watches: ClusterWatches, service: { namespace: string; name: string }, log: Logger): HaproxyDeps {
   const pool = new ReplicaPool(
     () => (config.dataplaneUrls.length > 0 ? fixedReplicas(config.dataplaneUrls) : discoveredReplicas(watches.hairpinSlices(), config.dataplanePort)),
     (replica) =>
@@ -156,5 +138,6 @@ function haproxyDeps(config: HaproxyConfig, watches: ClusterWatches, log: Logger
     target: watches.ingressTarget,
     replicas: () => pool.replicas(),
     sinkFor: (replica) => pool.sinkFor(replica),
+    service: { kind: 'Service', apiVersion: 'v1', ...service },
   };
 }

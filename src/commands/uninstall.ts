@@ -3,7 +3,6 @@ import { CorednsSink } from '../coredns/sink.js';
 import type { Config } from '../config.js';
 import { loadKubeConfig, makeApis } from '../kube/client.js';
 import { KubeConfigMapStore } from '../kube/configmaps.js';
-import { KubeEventRecorder } from '../kube/events.js';
 import type { Logger } from '../log.js';
 
 /**
@@ -13,7 +12,7 @@ import type { Logger } from '../log.js';
 export async function uninstallCommand(config: Config, log: Logger): Promise<number> {
   const apis = makeApis(loadKubeConfig(config.kubeconfig));
   const store = new KubeConfigMapStore(apis.core, config.corednsNamespace, config.corednsConfigMap);
-  const sink = new CorednsSink(store, config.corednsKey, new KubeEventRecorder(apis.core, log));
+  const sink = new CorednsSink(store, config.corednsKey);
   const outcome = await sink.apply(removeHairpinRules, { log, dryRun: config.dryRun });
   log.info({ outcome: outcome.action }, outcome.action === 'unchanged' ? 'nothing to remove' : 'hairpin-proxy rules removed');
   return 0;

@@ -1,20 +1,22 @@
-import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { ListWatch, Watch, type ConfigurationOptions, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
+import { Cancelled } from '../cancel.js';
+import { levelFor, RepeatFilter } from '../repeats.js';
+import { kubeCall } from './request.js';
 
 export interface InformerSpec<T extends KubernetesObject> {
   /** For logs and readiness reports, e.g. "ingresses". */
   readonly name: string;
   /** The watch path, e.g. /apis/networking.k8s.io/v1/ingresses. */
   readonly path: string;
-  readonly list: () => Promise<KubernetesListObject<T>>;
+  /** The list call; options carry the per-request timeout. */
+  readonly list: (options: ConfigurationOptions) => Promise<KubernetesListObject<T>>;
   readonly fieldSelector?: string;
   readonly labelSelector?: string;
 }
 
 export interface InformerOptions {
   readonly log: Logger;
-  /** Called on every add, update and delete: the controller only needs to know "look again". */
-  readonly onChange: () => void;
   /** Delay before restart attempt n (1-based): jittered exponential backoff. */
   readonly restartDelayMs: (attempt: number) => number;
 }
@@ -22,20 +24,27 @@ export interface InformerOptions {
 /**
  * A client-node informer that restarts itself. ListWatch gives up on any watch or list error other
  * than 410 Gone, and its start() resolves even when the initial list failed, so "synced" is
- * recorded here only when a list has really returned.
+ * recorded here only when a list has really returned. Lists are bounded by the request timeout,
+ * so an apiserver that never answers is a failure to restart from, not a hang.
  */
 export class ResilientInformer<T extends KubernetesObject> {
   private readonly listWatch: ListWatch<T>;
+  private readonly listeners = new Set<() => void>();
+  private readonly failures = new RepeatFilter();
   private synced = false;
-  private failures = 0;
+  private attempts = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Aborts a list in flight when the informer stops, so a silent apiserver cannot hold the process. */
+  private lists = new AbortController();
+  /** Why the last list or watch failed, until one succeeds: for the cache-sync timeout's message. */
+  private lastError: unknown;
 
   constructor(kubeConfig: KubeConfig, private readonly spec: InformerSpec<T>, private readonly options: InformerOptions) {
     const list = async () => {
-      const result = await spec.list();
+      const result = await kubeCall(`list ${spec.name}`, this.lists.signal, spec.list);
       this.synced = true;
-      this.failures = 0;
+      this.recovered();
       // A relist after 410 Gone happens inside client-node; this line is the only trace of it.
       options.log.info({ informer: spec.name, items: result.items.length, resourceVersion: result.metadata?.resourceVersion }, 'informer listed');
       return result;
@@ -43,8 +52,8 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.listWatch = new ListWatch<T>(spec.path, new Watch(kubeConfig), list, false, spec.labelSelector, spec.fieldSelector);
     for (const verb of ['add', 'update', 'delete'] as const) {
       this.listWatch.on(verb, () => {
-        this.failures = 0;
-        options.onChange();
+        this.recovered();
+        for (const listener of this.listeners) listener();
       });
     }
     this.listWatch.on('error', (error: unknown) => this.restartLater(error));
@@ -54,13 +63,24 @@ export class ResilientInformer<T extends KubernetesObject> {
     return this.spec.name;
   }
 
+  /** Calls listener on every add, update and delete: the controller only needs to know "look again". */
+  onChange(listener: () => void): void {
+    this.listeners.add(listener);
+  }
+
   start(): void {
     this.stopped = false;
+    if (this.lists.signal.aborted) this.lists = new AbortController();
     this.listWatch.start().catch((error: unknown) => this.restartLater(error));
   }
 
   hasSynced(): boolean {
     return this.synced;
+  }
+
+  /** Why it has not synced yet (the last failure), or undefined when nothing has failed. */
+  get failure(): unknown {
+    return this.lastError;
   }
 
   list(): readonly T[] {
@@ -70,17 +90,26 @@ export class ResilientInformer<T extends KubernetesObject> {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.restartTimer);
+    this.lists.abort(new Cancelled('the informer stopped'));
     await this.listWatch.stop();
+  }
+
+  private recovered(): void {
+    this.attempts = 0;
+    this.lastError = undefined;
+    const failures = this.failures.succeeded(this.spec.name);
+    if (failures > 0) this.options.log.info({ informer: this.spec.name, failures }, 'informer recovered');
   }
 
   private restartLater(error: unknown): void {
     if (this.stopped || this.restartTimer !== undefined) return;
-    this.failures += 1;
-    const delayMs = Math.round(this.options.restartDelayMs(this.failures));
-    this.options.log.warn(
-      { informer: this.spec.name, attempt: this.failures, retryInMs: delayMs, err: error },
-      'informer stopped on an error; restarting',
-    );
+    this.attempts += 1;
+    this.lastError = error;
+    const delayMs = Math.round(this.options.restartDelayMs(this.attempts));
+    const details = { informer: this.spec.name, attempt: this.attempts, retryInMs: delayMs, err: error };
+    // An outage is reported when it starts (or its cause changes), not on every restart.
+    const recurrence = this.failures.failed(this.spec.name, error instanceof Error ? error.message : String(error));
+    this.options.log[levelFor(recurrence, 'warn')](details, 'informer stopped on an error; restarting');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.stopped) return;
@@ -90,20 +119,45 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 }
 
+/** The informer caches did not sync in time: the apiserver is unreachable, silent, or refusing. */
+export class CacheSyncTimeout extends Error {
+  readonly kind = 'Unavailable';
+
+  constructor(apiserver: string, timeoutMs: number, waiting: ReadonlyArray<{ name: string; failure: unknown }>) {
+    const failure = waiting.find((informer) => informer.failure !== undefined)?.failure;
+    const why = failure === undefined ? 'no answer' : failure instanceof Error ? failure.message : String(failure);
+    super(`could not list ${waiting.map((i) => i.name).join(', ')} from the apiserver at ${apiserver} within ${timeoutMs / 1000}s: ${why}`);
+    this.name = 'CacheSyncTimeout';
+  }
+}
+
+export interface WaitForSyncOptions {
+  readonly signal?: AbortSignal;
+  /** Give up after this long with a CacheSyncTimeout (default: wait as long as it takes). */
+  readonly timeoutMs?: number;
+  /** The apiserver's URL, for the timeout's message. */
+  readonly apiserver: string;
+}
+
 /** Resolves once every informer has listed successfully; logs the laggards while it waits. */
 export async function waitForSync(
   informers: ReadonlyArray<ResilientInformer<KubernetesObject>>,
   log: Logger,
-  signal?: AbortSignal,
+  options: WaitForSyncOptions,
 ): Promise<void> {
   const started = Date.now();
   let lastReport = started;
-  while (!informers.every((informer) => informer.hasSynced())) {
-    if (signal?.aborted) throw new Error('stopped before the caches synced');
+  const waiting = () => informers.filter((informer) => !informer.hasSynced());
+  while (waiting().length > 0) {
+    if (options.signal?.aborted) throw new Error('stopped before the caches synced');
+    if (options.timeoutMs !== undefined && Date.now() - started >= options.timeoutMs) {
+      throw new CacheSyncTimeout(options.apiserver, options.timeoutMs, waiting().map((i) => ({ name: i.name, failure: i.failure })));
+    }
     if (Date.now() - lastReport >= 10_000) {
+      // Said once as a warning; the informers' own lines tell the rest.
+      const level = lastReport === started ? 'warn' : 'debug';
       lastReport = Date.now();
-      const waiting = informers.filter((i) => !i.hasSynced()).map((i) => i.name);
-      log.warn({ waiting, waitedMs: lastReport - started }, 'still waiting for informer caches to sync');
+      log[level]({ waiting: waiting().map((i) => i.name), waitedMs: lastReport - started, apiserver: options.apiserver }, 'still waiting for informer caches to sync');
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

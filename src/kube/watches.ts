@@ -21,12 +21,10 @@ export interface WatchTargets {
 /** What changed, so that only the keys depending on it are queued. */
 export type ChangeScope = 'coredns' | 'haproxy';
 
-export interface WatchOptions extends Omit<InformerOptions, 'onChange'> {
-  readonly onChange: (scope: ChangeScope) => void;
-}
-
 export interface ClusterWatches {
   readonly all: ReadonlyArray<ResilientInformer<KubernetesObject>>;
+  /** Calls listener with the scope of every change any informer sees. */
+  readonly onChange: (listener: (scope: ChangeScope) => void) => void;
   readonly snapshot: () => Snapshot;
   /** The ingress controller's Service and EndpointSlices (empty when HAProxy is not managed). */
   readonly ingressTarget: () => IngressTarget;
@@ -39,18 +37,16 @@ export interface ClusterWatches {
  * namespaced watch is narrowed by a selector to the one object (or one Service's slices) it
  * needs, which keeps caches small and lets RBAC grant exactly that.
  */
-export function watchCluster(kubeConfig: KubeConfig, apis: KubeApis, targets: WatchTargets, options: WatchOptions): ClusterWatches {
-  const forScope = (scope: ChangeScope): InformerOptions => ({ ...options, onChange: () => options.onChange(scope) });
-  const dns = forScope('coredns');
+export function watchCluster(kubeConfig: KubeConfig, apis: KubeApis, targets: WatchTargets, options: InformerOptions): ClusterWatches {
   const ingresses = new ResilientInformer<V1Ingress>(
     kubeConfig,
-    { name: 'ingresses', path: '/apis/networking.k8s.io/v1/ingresses', list: () => apis.networking.listIngressForAllNamespaces() },
-    dns,
+    { name: 'ingresses', path: '/apis/networking.k8s.io/v1/ingresses', list: (request) => apis.networking.listIngressForAllNamespaces({}, request) },
+    options,
   );
   const ingressClasses = new ResilientInformer<V1IngressClass>(
     kubeConfig,
-    { name: 'ingressclasses', path: '/apis/networking.k8s.io/v1/ingressclasses', list: () => apis.networking.listIngressClass() },
-    dns,
+    { name: 'ingressclasses', path: '/apis/networking.k8s.io/v1/ingressclasses', list: (request) => apis.networking.listIngressClass({}, request) },
+    options,
   );
   const corednsSelector = byName(targets.coredns);
   const corednsConfigMap = new ResilientInformer<V1ConfigMap>(
@@ -58,18 +54,23 @@ export function watchCluster(kubeConfig: KubeConfig, apis: KubeApis, targets: Wa
     {
       name: 'coredns-configmap',
       path: `/api/v1/namespaces/${targets.coredns.namespace}/configmaps`,
-      list: () => apis.core.listNamespacedConfigMap({ namespace: targets.coredns.namespace, fieldSelector: corednsSelector }),
+      list: (request) => apis.core.listNamespacedConfigMap({ namespace: targets.coredns.namespace, fieldSelector: corednsSelector }, request),
       fieldSelector: corednsSelector,
     },
-    dns,
+    options,
   );
   const dnsInformers = [ingresses, ingressClasses, corednsConfigMap] as ReadonlyArray<ResilientInformer<KubernetesObject>>;
   const snapshot = () => ({ ingresses: ingresses.list(), ingressClasses: ingressClasses.list() });
   if (!targets.haproxy) {
-    return { all: dnsInformers, snapshot, ingressTarget: () => ({ service: undefined, slices: [] }), hairpinSlices: () => [] };
+    return {
+      all: dnsInformers,
+      onChange: subscribe({ coredns: dnsInformers }),
+      snapshot,
+      ingressTarget: () => ({ service: undefined, slices: [] }),
+      hairpinSlices: () => [],
+    };
   }
 
-  const proxy = forScope('haproxy');
   const { ingressController, hairpinService } = targets.haproxy;
   const serviceSelector = byName(ingressController);
   const ingressService = new ResilientInformer<V1Service>(
@@ -77,18 +78,28 @@ export function watchCluster(kubeConfig: KubeConfig, apis: KubeApis, targets: Wa
     {
       name: 'ingress-controller-service',
       path: `/api/v1/namespaces/${ingressController.namespace}/services`,
-      list: () => apis.core.listNamespacedService({ namespace: ingressController.namespace, fieldSelector: serviceSelector }),
+      list: (request) => apis.core.listNamespacedService({ namespace: ingressController.namespace, fieldSelector: serviceSelector }, request),
       fieldSelector: serviceSelector,
     },
-    proxy,
+    options,
   );
-  const ingressSlices = slicesOf(kubeConfig, apis, ingressController, 'ingress-controller-endpointslices', proxy);
-  const hairpinSlices = slicesOf(kubeConfig, apis, hairpinService, 'hairpin-endpointslices', proxy);
+  const ingressSlices = slicesOf(kubeConfig, apis, ingressController, 'ingress-controller-endpointslices', options);
+  const hairpinSlices = slicesOf(kubeConfig, apis, hairpinService, 'hairpin-endpointslices', options);
+  const proxyInformers = [ingressService, ingressSlices, hairpinSlices] as ReadonlyArray<ResilientInformer<KubernetesObject>>;
   return {
-    all: [...dnsInformers, ingressService, ingressSlices, hairpinSlices] as ReadonlyArray<ResilientInformer<KubernetesObject>>,
+    all: [...dnsInformers, ...proxyInformers],
+    onChange: subscribe({ coredns: dnsInformers, haproxy: proxyInformers }),
     snapshot,
     ingressTarget: () => ({ service: ingressService.list()[0], slices: ingressSlices.list() }),
     hairpinSlices: () => hairpinSlices.list(),
+  };
+}
+
+function subscribe(byScope: Partial<Record<ChangeScope, ReadonlyArray<ResilientInformer<KubernetesObject>>>>) {
+  return (listener: (scope: ChangeScope) => void): void => {
+    for (const [scope, informers] of Object.entries(byScope) as Array<[ChangeScope, ReadonlyArray<ResilientInformer<KubernetesObject>>]>) {
+      for (const informer of informers) informer.onChange(() => listener(scope));
+    }
   };
 }
 
@@ -104,7 +115,7 @@ function slicesOf(kubeConfig: KubeConfig, apis: KubeApis, service: NamespacedNam
     {
       name,
       path: `/apis/discovery.k8s.io/v1/namespaces/${service.namespace}/endpointslices`,
-      list: () => apis.discovery.listNamespacedEndpointSlice({ namespace: service.namespace, labelSelector }),
+      list: (request) => apis.discovery.listNamespacedEndpointSlice({ namespace: service.namespace, labelSelector }, request),
       labelSelector,
     },
     options,
