@@ -3,7 +3,7 @@
  * configuration and HAProxy's runtime state, and the writes a test uses to set a scene.
  */
 import { CONFIG, DataPlaneClient, seg, type CommitResult, type WriteResult, type WriteTarget } from '../../src/haproxy/dataplane/client.js';
-import type { Backend, Bind, Info, Reload, RuntimeAddServer, RuntimeServer, Server, Transaction } from '../../src/haproxy/dataplane/models.js';
+import type { Backend, Bind, Info, Reload, RuntimeAddServer, RuntimeServer, Server } from '../../src/haproxy/dataplane/models.js';
 
 const RUNTIME = '/services/haproxy/runtime';
 
@@ -37,11 +37,6 @@ export class HarnessDataPlaneClient extends DataPlaneClient {
   /** Commits with force_reload: the reply comes once the reload has run. */
   commitNow(id: string): Promise<CommitResult> {
     return this.commit(id, { force_reload: true }, {});
-  }
-
-  /** The API keeps transactions until committed or deleted. */
-  async listTransactions(status?: 'failed' | 'in_progress'): Promise<Transaction[]> {
-    return (await this.get<Transaction[]>('/services/haproxy/transactions', { status })).data;
   }
 
   /** The reloads the API remembers (reload_retention), oldest first. */

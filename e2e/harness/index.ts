@@ -3,6 +3,8 @@ export * from './controller.js';
 export * from './controlplane.js';
 export * from './coredns.js';
 export * from './dataplane.js';
+export * from './dataplane-client.js';
+export * from './faults.js';
 export * from './haproxy-forwarder.js';
 export * from './live-update.js';
 export * from './load.js';

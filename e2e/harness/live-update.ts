@@ -9,9 +9,9 @@ import { DiscoveryV1Api, type V1EndpointSlice } from '@kubernetes/client-node';
 import type { ProxyProtocol } from '../../src/haproxy/desired.js';
 import { PROXY_PROTOCOL_ANNOTATION } from '../../src/haproxy/desired.js';
 import { startController, type ControllerProcess } from './controller.js';
-import { createNetns, createVethPair } from './netns.js';
+import { canUseNetns, createNetns, createVethPair } from './netns.js';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
-import { startDataplane, type LocalDataplane } from './dataplane.js';
+import { dataplaneTools, startDataplane, type LocalDataplane } from './dataplane.js';
 import { startProxyProtocolNginx } from './nginx.js';
 import { freePorts } from './ports.js';
 import { waitFor } from './processes.js';
@@ -21,6 +21,17 @@ export const INGRESS_NAMESPACE = 'ingress-nginx';
 export const INGRESS_SERVICE = 'ingress-nginx-controller';
 /** The "pods" of the ingress controller: an nginx of its own on each, in the pods' namespace. */
 export const POD_ADDRESSES = ['10.245.0.2', '10.245.0.3', '10.245.0.4', '10.245.0.5'] as const;
+/** Endpoint sets to cycle through: growth, shrinkage, full replacement, back to all. */
+export const ENDPOINT_SETS: ReadonlyArray<readonly string[]> = [[0, 1, 2], [2], [3], [0, 3], [1, 2, 3], [0, 1, 2, 3], [1]].map((set) =>
+  set.map((i) => POD_ADDRESSES[i] ?? ''),
+);
+
+/** Why the scenario cannot run here (it needs the Data Plane API and root), or undefined. */
+export async function liveUpdateSkipReason(): Promise<string | undefined> {
+  const [tools, netns] = await Promise.all([dataplaneTools(), canUseNetns()]);
+  return !tools.ok ? tools.reason : netns.ok ? undefined : netns.reason;
+}
+
 /** The root namespace's end of the veth: HAProxy's source address towards the pods. */
 const NODE_ADDRESS = '10.245.0.1';
 
@@ -40,6 +51,10 @@ export interface LiveUpdateScenario {
    * EndpointSlice write to HAProxy serving the new set.
    */
   setEndpoints(addresses: readonly string[]): Promise<number>;
+  /** Replaces the EndpointSlice's endpoints and returns at once. */
+  writeEndpoints(addresses: readonly string[]): Promise<void>;
+  /** Waits until HAProxy serves exactly these addresses (bounded). */
+  awaitServing(addresses: readonly string[], what: string): Promise<void>;
   /** Annotates the Service and waits until HAProxy's servers send that PROXY version. */
   setProxyProtocol(version: ProxyProtocol): Promise<void>;
 }
@@ -92,6 +107,9 @@ export async function startLiveUpdateScenario(options: { tmpDir: string }): Prom
     const expected = JSON.stringify(addresses.map((a) => `${a}:${podPort}`).sort());
     await waitFor(async () => JSON.stringify(await serving()) === expected, { timeoutMs: 15_000, intervalMs: 5, what });
   };
+  const writeEndpoints = async (addresses: readonly string[]): Promise<void> => {
+    await discovery.replaceNamespacedEndpointSlice({ name: INGRESS_SERVICE, namespace: INGRESS_NAMESPACE, body: endpointSlice(addresses, podPort) as V1EndpointSlice });
+  };
   await awaitServing(POD_ADDRESSES.slice(0, 2), 'the controller to configure HAProxy');
 
   return {
@@ -103,14 +121,12 @@ export async function startLiveUpdateScenario(options: { tmpDir: string }): Prom
     plainPort,
     async setEndpoints(addresses) {
       const started = performance.now();
-      await discovery.replaceNamespacedEndpointSlice({
-        name: INGRESS_SERVICE,
-        namespace: INGRESS_NAMESPACE,
-        body: endpointSlice(addresses, podPort) as V1EndpointSlice,
-      });
+      await writeEndpoints(addresses);
       await awaitServing(addresses, `HAProxy to serve ${addresses.join(', ') || 'nothing'}`);
       return performance.now() - started;
     },
+    writeEndpoints,
+    awaitServing,
     async setProxyProtocol(version) {
       const field = version === 'v2' ? 'send-proxy-v2' : 'send-proxy';
       const sendsVersion = async () => (await api.listServers(backend)).every((s) => s[field] === 'enabled');

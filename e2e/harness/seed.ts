@@ -3,7 +3,8 @@
  * ConfigMap (kubeadm's Corefile), the hairpin HAProxy Service with a fixed ClusterIP and an
  * EndpointSlice, the controller's namespace, and the controller's RBAC from deploy/base.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ControlPlane } from './controlplane.js';
 import { CONTROLLER_NAMESPACE } from './controlplane.js';
@@ -121,9 +122,19 @@ export async function readCorefile(plane: ControlPlane): Promise<string> {
   return configMap.data?.[COREDNS_KEY] ?? '';
 }
 
-/** Replaces the Corefile in the ConfigMap (as a user with kubectl would). */
+/**
+ * Replaces the Corefile in the ConfigMap (as a user with kubectl would). The patch goes through a
+ * file: a Corefile near the ConfigMap size limit is far longer than one command-line argument may be.
+ */
 export async function writeCorefile(plane: ControlPlane, corefile: string): Promise<void> {
-  await plane.kubectl(['patch', 'configmap', '-n', COREDNS_NAMESPACE, COREDNS_CONFIGMAP, '--type=merge', '-p', JSON.stringify({ data: { [COREDNS_KEY]: corefile } })]);
+  const dir = mkdtempSync(join(tmpdir(), 'hp-corefile-'));
+  try {
+    const patch = join(dir, 'patch.json');
+    writeFileSync(patch, JSON.stringify({ data: { [COREDNS_KEY]: corefile } }));
+    await plane.kubectl(['patch', 'configmap', '-n', COREDNS_NAMESPACE, COREDNS_CONFIGMAP, '--type=merge', `--patch-file=${patch}`]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export interface IngressSpec {

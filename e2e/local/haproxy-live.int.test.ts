@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ProxyProtocol } from '../../src/haproxy/desired.js';
 import {
-  canUseNetns,
   cleanupAll,
-  dataplaneTools,
+  ENDPOINT_SETS,
+  liveUpdateSkipReason,
   makeTmpDir,
   parseAnswer,
   POD_ADDRESSES,
@@ -17,12 +17,8 @@ import {
   type LiveUpdateScenario,
 } from '../harness/index.js';
 
-const [tools, netns] = await Promise.all([dataplaneTools(), canUseNetns()]);
-const skipReason = !tools.ok ? tools.reason : netns.ok ? undefined : netns.reason;
+const skipReason = await liveUpdateSkipReason();
 if (skipReason) console.warn(`HAProxy live-update integration tests skipped: ${skipReason}`);
-
-/** Endpoint sets cycled through: growth, shrinkage, full replacement, back to all. */
-const SETS: ReadonlyArray<readonly string[]> = [[0, 1, 2], [2], [3], [0, 3], [1, 2, 3], [0, 1, 2, 3], [1]].map((set) => set.map((i) => POD_ADDRESSES[i] ?? ''));
 
 (skipReason ? describe.skip : describe)('live HAProxy updates from EndpointSlices (real processes)', () => {
   let scenario: LiveUpdateScenario;
@@ -39,7 +35,7 @@ const SETS: ReadonlyArray<readonly string[]> = [[0, 1, 2], [2], [3], [0, 3], [1,
       const reloads = await scenario.dataplane.reloads();
       const stop = new AbortController();
       const traffic = runLoad({ host: '127.0.0.1', port: scenario.frontPort, requests: 200_000, concurrency: 8, stop: stop.signal });
-      for (let change = 0; change < 50; change++) await scenario.setEndpoints(SETS[change % SETS.length] ?? []);
+      for (let change = 0; change < 50; change++) await scenario.setEndpoints(ENDPOINT_SETS[change % ENDPOINT_SETS.length] ?? []);
       stop.abort();
       const result = await traffic;
 

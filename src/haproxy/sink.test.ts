@@ -111,6 +111,17 @@ describe('HaproxySink', () => {
     expect(['Conflict', 'OutdatedTransaction']).toContain((error as DataPlaneError).kind);
   });
 
+  it('discards transactions a restarted Data Plane API left open before it opens its own', async () => {
+    const { api, apply, lines } = setup();
+    await apply(desired(['10.0.0.1']));
+    // A Data Plane API killed in the middle of a write keeps that write's transaction "in progress".
+    const orphans = await Promise.all([api.startTransaction(api.version), api.startTransaction(api.version)]);
+    expect((await api.listTransactions('in_progress')).map((t) => t.id)).toEqual(orphans.map((t) => t.id));
+    expect(await apply(desired(['10.0.0.1'], 'v2'))).toMatchObject({ action: 'reload' });
+    expect(await api.listTransactions('in_progress')).toEqual([]);
+    expect(lines().filter((line) => line.msg === 'discarded transactions left open')).toEqual([expect.objectContaining({ count: 2 })]);
+  });
+
   it('writes nothing in a dry run, and says what it would do', async () => {
     const { api, apply } = setup();
     const outcome = await apply(desired(['10.0.0.1']), true);

@@ -11,6 +11,7 @@ export type DataPlane = Pick<
   | 'startTransaction'
   | 'commitTransaction'
   | 'deleteTransaction'
+  | 'listTransactions'
   | 'createFrontend'
   | 'replaceFrontend'
   | 'deleteFrontend'
@@ -100,6 +101,7 @@ export class HaproxySink {
     log: Logger,
     request: RequestOptions,
   ): Promise<Omit<HaproxyOutcome, 'reasons' | 'attempts'>> {
+    await this.discardOrphanedTransactions(log, request);
     const transaction = await this.api.startTransaction(version, request);
     const target = { transactionId: transaction.id };
     try {
@@ -114,6 +116,17 @@ export class HaproxySink {
       await this.api.deleteTransaction(transaction.id).catch((cleanup: unknown) => log.debug({ err: cleanup }, 'transaction already gone'));
       throw error;
     }
+  }
+
+  /**
+   * A Data Plane API killed in the middle of a write leaves that write's transaction open, and open
+   * transactions count against its limit (429 at 20). This HAProxy is the controller's alone and
+   * a replica syncs one at a time, so any transaction open now is such an orphan.
+   */
+  private async discardOrphanedTransactions(log: Logger, request: RequestOptions): Promise<void> {
+    const open = await this.api.listTransactions('in_progress', request);
+    for (const transaction of open) if (transaction.id) await this.api.deleteTransaction(transaction.id, request);
+    if (open.length > 0) log.info({ count: open.length, ids: open.map((t) => t.id) }, 'discarded transactions left open');
   }
 
   private async stage(change: SectionChange, target: WriteTarget, request: RequestOptions): Promise<unknown> {

@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
 import { systemClock, type Clock } from '../queue/clock.js';
-import { RepeatFilter } from '../repeats.js';
+import { levelFor, RepeatFilter } from '../repeats.js';
 import { KubeError } from './errors.js';
 import type { LeaseRecord, LeaseStore } from './leases.js';
 
@@ -175,8 +175,7 @@ export class LeaderElector {
       // A conflict means somebody else wrote first: the next round reads what they wrote.
       if (error instanceof KubeError && error.kind === 'Conflict') return 'failed';
       const message = error instanceof Error ? error.message : String(error);
-      if (this.#failures.failed('lease', message)) this.#o.log.warn({ lease: this.#leaseName(), err: error }, 'leader election round failed');
-      else this.#o.log.debug({ lease: this.#leaseName(), err: error }, 'leader election round failed again');
+      this.#o.log[levelFor(this.#failures.failed('lease', message), 'warn')]({ lease: this.#leaseName(), err: error }, 'leader election round failed');
       return 'failed';
     }
   }

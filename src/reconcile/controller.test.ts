@@ -167,7 +167,7 @@ describe('Controller with the hairpin HAProxy', () => {
   const slice = (ips: string[]) => ({ ports: [{ name: 'http', port: 80 }], endpoints: ips.map((ip) => ({ addresses: [ip] })) });
 
   function setupHaproxy() {
-    const { log } = captureLogger();
+    const { log, lines } = captureLogger();
     const api = new FakeDataPlane();
     let replicas: Replica[] = [{ key: 'haproxy/http://10.0.0.9:5555/v3', url: 'http://10.0.0.9:5555/v3' }];
     let ips = ['10.1.0.1'];
@@ -186,7 +186,7 @@ describe('Controller with the hairpin HAProxy', () => {
         service: { kind: 'Service', apiVersion: 'v1', namespace: 'hairpin-proxy', name: 'hairpin-proxy-haproxy' },
       },
     });
-    return { api, controller, setReplicas: (next: Replica[]) => (replicas = next), setIps: (next: string[]) => (ips = next) };
+    return { api, lines, controller, setReplicas: (next: Replica[]) => (replicas = next), setIps: (next: string[]) => (ips = next) };
   }
 
   it('has one key per replica besides the CoreDNS key', () => {
@@ -210,35 +210,18 @@ describe('Controller with the hairpin HAProxy', () => {
     setReplicas([]);
     expect((await controller.sync(key)).outcome.action).toBe('replica-gone');
   });
-});
 
-describe('Controller with the hairpin HAProxy, reporting', () => {
   it('warns about a port without endpoints once, not on every sync, and again when it comes back', async () => {
-    const { log, lines } = captureLogger();
-    let slices: Array<{ ports: Array<{ name: string; port: number }>; endpoints: Array<{ addresses: string[] }> }> = [];
-    const api = new FakeDataPlane();
-    const controller = new Controller({
-      snapshot: () => ({ ingresses: [], ingressClasses: [] }),
-      policy: { ingressClasses: [], target, clusterDomain: 'cluster.local' },
-      coredns: new CorednsSink(new FakeConfigMapStore({ Corefile: corefile }), 'Corefile'),
-      events: new FakeEventRecorder(),
-      log,
-      dryRun: false,
-      haproxy: {
-        policy: { ...DEFAULT_HAPROXY_POLICY, ports: [80] },
-        target: () => ({ service: { metadata: { name: 'ingress' }, spec: { ports: [{ name: 'http', port: 80 }] } }, slices }),
-        replicas: () => [{ key: 'haproxy/r', url: 'http://10.0.0.9:5555/v3' }],
-        sinkFor: () => new HaproxySink(api),
-        service: { kind: 'Service', apiVersion: 'v1', namespace: 'hairpin-proxy', name: 'hairpin-proxy-haproxy' },
-      },
-    });
+    const { controller, lines, setIps } = setupHaproxy();
+    const [, key = ''] = controller.keys();
     const noEndpoint = () => lines().filter((line) => line.msg === 'port 80: no ready endpoint');
-    for (let i = 0; i < 5; i++) await controller.sync('haproxy/r');
+    setIps([]);
+    for (let i = 0; i < 5; i++) await controller.sync(key);
     expect(noEndpoint()).toHaveLength(1);
-    slices = [{ ports: [{ name: 'http', port: 80 }], endpoints: [{ addresses: ['10.1.0.1'] }] }];
-    await controller.sync('haproxy/r');
-    slices = [];
-    await controller.sync('haproxy/r');
+    setIps(['10.1.0.1']);
+    await controller.sync(key);
+    setIps([]);
+    await controller.sync(key);
     expect(noEndpoint()).toHaveLength(2);
   });
 });

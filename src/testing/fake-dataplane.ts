@@ -54,6 +54,10 @@ export class FakeDataPlane implements DataPlane {
     this.transactions.delete(id);
   }
 
+  async listTransactions(status: 'in_progress') {
+    return [...this.transactions.entries()].map(([id, t]) => ({ id, _version: t.version, status }));
+  }
+
   async waitForReload() {
     return { status: 'succeeded' as const };
   }

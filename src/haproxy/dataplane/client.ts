@@ -150,6 +150,11 @@ export class DataPlaneClient {
     return this.commit(id, {}, options);
   }
 
+  /** The API keeps transactions until committed or deleted, across its own restarts. */
+  async listTransactions(status: 'failed' | 'in_progress', options: RequestOptions = {}): Promise<Transaction[]> {
+    return (await this.get<Transaction[]>('/services/haproxy/transactions', { status }, options)).data;
+  }
+
   async deleteTransaction(id: string, options: RequestOptions = {}): Promise<void> {
     await this.http.request({ method: 'DELETE', path: `/services/haproxy/transactions/${seg(id)}`, ...options });
   }
