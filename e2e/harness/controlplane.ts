@@ -28,6 +28,14 @@ export interface ControlPlaneOptions {
   readonly audit?: boolean;
   /** Bound on the wait for /readyz (default 90 s: a cold start on 2 cores takes ~10 s). */
   readonly readyTimeoutMs?: number;
+  /** More identities, each with a token and a kubeconfig (kubeconfigPath(name)). */
+  readonly users?: ReadonlyArray<{ readonly name: string; readonly user: string; readonly groups: readonly string[] }>;
+  /**
+   * Serve a real node: listen on every address and advertise this one (pods reach the apiserver
+   * through the kubernetes Service), keep that Service's endpoints, admit ServiceAccount tokens,
+   * authorize kubelets with the Node authorizer.
+   */
+  readonly advertiseAddress?: string;
 }
 
 export interface KubectlOptions {
@@ -88,6 +96,8 @@ export interface ControlPlane {
   etcdRevision(): Promise<number>;
   /** Audit events so far (requires options.audit). */
   auditEvents(): AuditEvent[];
+  /** The kubeconfig of a user from options.users. */
+  kubeconfigPath(name: string): string;
 }
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
@@ -116,11 +126,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   // Static tokens: token,user,uid,"group1,group2"
   const adminToken = randomBytes(24).toString('hex');
   const controllerToken = randomBytes(24).toString('hex');
+  const users = (options.users ?? []).map((u) => ({ ...u, token: randomBytes(24).toString('hex') }));
   writeFileSync(
     join(secrets, 'tokens.csv'),
     [
       `${adminToken},admin,admin-uid,"system:masters,system:authenticated"`,
       `${controllerToken},${CONTROLLER_USER},hairpin-proxy-uid,"system:serviceaccounts,system:serviceaccounts:${CONTROLLER_NAMESPACE},system:authenticated"`,
+      ...users.map((u) => `${u.token},${u.user},${u.name}-uid,"${[...u.groups, 'system:authenticated'].join(',')}"`),
     ].join('\n') + '\n',
     { mode: 0o600 },
   );
@@ -166,7 +178,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     waitFor(async () => (await fetch(`${etcdUrl}/health`)).ok, { timeoutMs: 30_000, intervalMs: 100, what: 'etcd /health' });
   await waitEtcd();
 
-  const url = `https://127.0.0.1:${apiPort}`;
+  // The self-signed serving certificate names the advertised address (and the kubernetes Service IP).
+  const url = `https://${options.advertiseAddress ?? '127.0.0.1'}:${apiPort}`;
   const apiserver = startProcess({
     name: 'kube-apiserver',
     command: apiserverBin,
@@ -174,19 +187,20 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     args: [
       `--etcd-servers=${etcdUrl}`,
       `--cert-dir=${certDir}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      ...(options.advertiseAddress
+        ? ['--bind-address=0.0.0.0', `--advertise-address=${options.advertiseAddress}`, '--endpoint-reconciler-type=lease']
+        : // No kubelets: nothing to reconcile the kubernetes Service's endpoints against.
+          ['--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', '--endpoint-reconciler-type=none']),
       `--secure-port=${apiPort}`,
-      // No kubelets: nothing to reconcile the kubernetes Service's endpoints against.
-      '--endpoint-reconciler-type=none',
       `--token-auth-file=${join(secrets, 'tokens.csv')}`,
-      '--authorization-mode=RBAC',
+      // A node's kubelet is authorized by the Node authorizer; everyone else by RBAC.
+      `--authorization-mode=${options.advertiseAddress ? 'Node,RBAC' : 'RBAC'}`,
       `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
       `--service-account-key-file=${join(secrets, 'sa.pub')}`,
       `--service-account-signing-key-file=${join(secrets, 'sa.key')}`,
       `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
-      // No controller-manager creates ServiceAccount token secrets for Pods.
-      '--disable-admission-plugins=ServiceAccount',
+      // Without a node nothing mounts ServiceAccount tokens into Pods.
+      ...(options.advertiseAddress ? [] : ['--disable-admission-plugins=ServiceAccount']),
       '--allow-privileged=true',
       ...auditArgs,
       ...(options.extraArgs ?? []),
@@ -218,6 +232,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const controllerKubeconfigPath = join(secrets, 'controller.kubeconfig');
   writeFileSync(adminKubeconfigPath, kubeconfig('admin', adminToken), { mode: 0o600 });
   writeFileSync(controllerKubeconfigPath, kubeconfig('hairpin-proxy', controllerToken), { mode: 0o600 });
+  for (const u of users) writeFileSync(join(secrets, `${u.name}.kubeconfig`), kubeconfig(u.name, u.token), { mode: 0o600 });
+  const kubeconfigPath = (name: string): string => {
+    if (!users.some((u) => u.name === name)) throw new Error(`no user ${name} in startControlPlane({ users })`);
+    return join(secrets, `${name}.kubeconfig`);
+  };
 
   const kubectl = (args: readonly string[], opts: KubectlOptions = {}): Promise<KubectlResult> =>
     new Promise((resolve, reject) => {
@@ -303,6 +322,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         .filter((line) => line.startsWith('{'))
         .map((line) => JSON.parse(line) as AuditEvent);
     },
+    kubeconfigPath,
   };
   return plane;
 }

@@ -11,6 +11,10 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Names hack/tools knows (see `hack/tools help`). */
 export type ToolName =
   | 'kube-apiserver'
+  | 'kubelet'
+  | 'kube-proxy'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
   | 'etcd'
   | 'coredns'
   | 'dataplaneapi'
@@ -26,7 +30,13 @@ export type ToolName =
   | 'openssl'
   | 'socat'
   | 'curl'
-  | 'wrk';
+  | 'wrk'
+  | 'containerd'
+  | 'ctr'
+  | 'runc'
+  | 'cni-plugins'
+  | 'buildah'
+  | 'busybox';
 
 /** HAIRPIN_TOOL_KUBE_APISERVER etc.: an explicit binary wins over hack/tools (and is the memo). */
 export function toolEnvName(name: ToolName): string {
