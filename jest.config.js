@@ -16,6 +16,13 @@ export default {
       testMatch: ['<rootDir>/e2e/local/**/*.int.test.ts'],
       testTimeout: 180_000,
     },
+    // e2e/node: the story on a real node of this machine (kubelet, kube-proxy, containerd). Root only.
+    {
+      ...shared,
+      displayName: 'node',
+      testMatch: ['<rootDir>/e2e/node/**/*.node.test.ts'],
+      testTimeout: 15 * 60_000,
+    },
     // e2e/kind: the story on a kind cluster. Needs a Docker engine (skipped without one); minutes per test.
     {
       ...shared,

@@ -5,7 +5,7 @@
  * compares the same client through the hairpin HAProxy and straight to nginx (with a PROXY line
  * of its own), one backend each, alternating rounds, in the same run.
  */
-import { cleanupAll, makeTmpDir, POD_ADDRESSES, runLoad, startLiveUpdateScenario, type LoadResult } from '../e2e/harness/index.js';
+import { cleanupAll, ENDPOINT_SETS, makeTmpDir, POD_ADDRESSES, runLoad, startLiveUpdateScenario, type LoadResult } from '../e2e/harness/index.js';
 import { wrkRate } from './wrk.js';
 
 const REQUESTS = 20_000;
@@ -14,7 +14,6 @@ const MIN_CHANGES = 100;
 const THROUGHPUT_ROUNDS = 3;
 const THROUGHPUT_REQUESTS = 3_000;
 const WRK_SECONDS = 4;
-const SETS = [[0, 1, 2], [2], [3], [0, 3], [1, 2, 3], [0, 1, 2, 3], [1]].map((set) => set.map((i) => POD_ADDRESSES[i] ?? ''));
 
 export interface HaproxyBenchResult {
   requests: number;
@@ -58,7 +57,7 @@ export async function benchHaproxy(say: (line: string) => void): Promise<Haproxy
     let loadDone = false;
     const load = runLoad({ host: '127.0.0.1', port: scenario.frontPort, requests: REQUESTS, concurrency: CONCURRENCY }).finally(() => (loadDone = true));
     const latencies: number[] = [];
-    while (!loadDone || latencies.length < MIN_CHANGES) latencies.push(await scenario.setEndpoints(SETS[latencies.length % SETS.length] ?? []));
+    while (!loadDone || latencies.length < MIN_CHANGES) latencies.push(await scenario.setEndpoints(ENDPOINT_SETS[latencies.length % ENDPOINT_SETS.length] ?? []));
     const result = await load;
     const sorted = [...latencies].sort((a, b) => a - b);
     const quantile = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;

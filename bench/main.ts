@@ -1,7 +1,8 @@
 /** `npm run bench -- NAME [--json]`: runs one benchmark; with --json its last line is one JSON object. */
 import { benchHaproxy } from './haproxy.js';
+import { benchNodeDns } from './node-dns.js';
 
-const BENCHES: Record<string, (say: (line: string) => void) => Promise<object>> = { haproxy: benchHaproxy };
+const BENCHES: Record<string, (say: (line: string) => void) => Promise<object>> = { haproxy: benchHaproxy, 'node-dns': benchNodeDns };
 
 const [name = '', ...flags] = process.argv.slice(2);
 const bench = BENCHES[name];

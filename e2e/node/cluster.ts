@@ -273,7 +273,7 @@ function cniConfig(dir: string): object {
         isGateway: true,
         ipMasq: false,
         hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: NODE.podCidr, gateway: NODE.ip }]], dataDir: join(dir, 'cni-ipam') },
+        ipam: { type: 'host-local', ranges: [[{ subnet: NODE.podCidr, gateway: NODE.ip }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(dir, 'cni-ipam') },
       },
       { type: 'portmap', capabilities: { portMappings: true } },
     ],
@@ -323,19 +323,36 @@ function kubeProxyConfiguration(kubeconfig: string, healthzPort: number, metrics
   };
 }
 
-/** Kills every container of this containerd (their shims outlive containerd itself). */
+/**
+ * Kills every container of this node and their shims: shims outlive containerd, and a container
+ * outlives its shim (it is re-parented), so containers are found by their cgroup, kubepods.
+ */
 async function killContainers(socket: string): Promise<void> {
   const { stdout } = await exec('pgrep', ['-f', `containerd-shim-runc-v2 .*-address ${socket}`]).catch(() => ({ stdout: '' }));
-  for (const pid of stdout.split('\n').filter(Boolean).map(Number)) {
-    const children = await exec('pgrep', ['-P', String(pid)]).then((r) => r.stdout.split('\n').filter(Boolean).map(Number), () => []);
-    for (const child of [...children, pid]) {
+  const shims = stdout.split('\n').filter(Boolean).map(Number);
+  for (let round = 0; round < 10; round++) {
+    const pids = [...new Set([...podProcesses(), ...shims])];
+    if (pids.length === 0) return;
+    for (const pid of pids) {
       try {
-        process.kill(child, 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {
         // gone already
       }
     }
+    shims.length = 0;
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** Every process in a kubepods cgroup (cgroup v1's pids hierarchy, or v2's one tree, sees them all). */
+function podProcesses(): number[] {
+  const walk = (dir: string): number[] => {
+    if (!existsSync(dir)) return [];
+    const here = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    return [...here, ...readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => walk(join(dir, e.name)))];
+  };
+  return ['/sys/fs/cgroup/pids/kubepods', '/sys/fs/cgroup/kubepods'].flatMap(walk);
 }
 
 /** Removes what the kubelet, kube-proxy and the CNI plugins left on the host (real-node.md). */
@@ -357,8 +374,9 @@ async function teardownHost(dir: string, sysctls: ReadonlyMap<string, string>, c
     }
   }
   await exec('ip', ['link', 'delete', NODE.bridge]).catch(() => undefined);
-  for (const hierarchy of readdirSync('/sys/fs/cgroup')) {
-    for (const group of ['kubepods', 'kubepods.slice', 'k8s.io']) removeCgroup(join('/sys/fs/cgroup', hierarchy, group));
+  // cgroup v1: one directory per hierarchy; v2: the one tree.
+  for (const parent of ['/sys/fs/cgroup', ...readdirSync('/sys/fs/cgroup').map((hierarchy) => join('/sys/fs/cgroup', hierarchy))]) {
+    for (const group of ['kubepods', 'k8s.io']) removeCgroup(join(parent, group));
   }
   for (const [key, value] of sysctls) writeFileSync(`/proc/sys/${key}`, `${value}\n`);
   for (const created of createdDirs) rmSync(created, { recursive: true, force: true });

@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, statSync, symlinkSync } from 'node:fs';
+import { copyFileSync, cpSync, createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, renameSync, statSync, symlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -113,7 +113,7 @@ function copyInto(rootfs: string, from: string, to: string): void {
   mkdirSync(dirname(target), { recursive: true });
   if (existsSync(target)) return;
   if (statSync(from).isDirectory()) cpSync(from, target, { recursive: true, verbatimSymlinks: true });
-  else cpSync(from, target, { dereference: true });
+  else copyFileSync(realpathSync(from), target);
 }
 
 /** The shared libraries a binary loads, the dynamic loader included (absolute host paths). */

@@ -34,18 +34,20 @@ export const INGRESS_HTTPS_PORT = 443;
 /** What the test host's application answers on `/`. */
 export const APP_BODY = 'hello from the app behind the Ingress\n';
 
-export function nginxConfig(options: { dir: string; address: string; host: string; defaultCertificate: KeyPair }): string {
-  const { dir, address, host, defaultCertificate } = options;
+/**
+ * The http-level part of the configuration: every listener requires the PROXY header, a default
+ * backend, and the host's server with cert-manager's solver path served from challengeRoot.
+ */
+export function ingressServers(options: { address: string; host: string; challengeRoot: string; certificate: KeyPair }): string {
+  const { address, host, challengeRoot, certificate } = options;
   const listen = [`listen ${address}:${INGRESS_HTTP_PORT} proxy_protocol`, `listen ${address}:${INGRESS_HTTPS_PORT} ssl proxy_protocol`];
-  return testNginxConfig(
-    dir,
-    `    # As ingress-nginx does with use-proxy-protocol: the client address comes from the PROXY header.
+  return `    # As ingress-nginx does with use-proxy-protocol: the client address comes from the PROXY header.
     real_ip_header proxy_protocol;
     set_real_ip_from 0.0.0.0/0;
     log_format proxied 'client=$proxy_protocol_addr peer=$realip_remote_addr host=$host "$request" $status';
     access_log /dev/stdout proxied;
-    ssl_certificate ${defaultCertificate.certPath};
-    ssl_certificate_key ${defaultCertificate.keyPath};
+    ssl_certificate ${certificate.certPath};
+    ssl_certificate_key ${certificate.keyPath};
 
     # The default backend: hosts no Ingress names.
     server {
@@ -58,14 +60,21 @@ export function nginxConfig(options: { dir: string; address: string; host: strin
         ${listen.map((l) => `${l};`).join('\n        ')}
         server_name ${host};
         location /.well-known/acme-challenge/ {
-            root ${join(dir, 'www')};
+            root ${challengeRoot};
             default_type text/plain;
         }
         location / {
             default_type text/plain;
             return 200 ${JSON.stringify(APP_BODY)};
         }
-    }`,
+    }`;
+}
+
+export function nginxConfig(options: { dir: string; address: string; host: string; defaultCertificate: KeyPair }): string {
+  const { dir, address, host, defaultCertificate } = options;
+  return testNginxConfig(
+    dir,
+    ingressServers({ address, host, challengeRoot: join(dir, 'www'), certificate: defaultCertificate }),
     `# ingress-nginx with use-proxy-protocol: "true", reduced to one Ingress and cert-manager's solver path.\n`,
   );
 }

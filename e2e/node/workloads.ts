@@ -1,0 +1,294 @@
+/**
+ * What runs on the node besides hairpin-proxy: CoreDNS as kubeadm deploys it, an "ingress-nginx"
+ * that requires the PROXY protocol on every listener behind a LoadBalancer Service, the Ingress
+ * of the test host, and the cert-manager-like client Pod. Plus the kustomize overlays that install
+ * deploy/ with the local images, unchanged otherwise.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { stringify } from 'yaml';
+import { REPO_ROOT } from '../harness/index.js';
+import { ingressServers } from '../story/ingress-nginx.js';
+import type { KeyPair } from '../story/certs.js';
+import { NODE } from './cluster.js';
+
+export const INGRESS_NAMESPACE = 'ingress-nginx';
+export const INGRESS_SERVICE = 'ingress-nginx-controller';
+export const CLIENT_NAMESPACE = 'cert-manager';
+export const CLIENT_POD = 'self-check';
+export const APP_NAMESPACE = 'shop';
+
+/** kubeadm's Corefile (v1.35), byte for byte: `reload` keeps its default interval. */
+export const KUBEADM_COREFILE = `.:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf {
+       max_concurrent 1000
+    }
+    cache 30
+    loop
+    reload
+    loadbalance
+}
+`;
+
+/** CoreDNS the way kubeadm installs it: RBAC, the coredns ConfigMap, a Deployment, the kube-dns Service. */
+export function corednsObjects(image: string): object[] {
+  const labels = { 'k8s-app': 'kube-dns' };
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'coredns', namespace: 'kube-system' } },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'system:coredns' },
+      rules: [
+        { apiGroups: [''], resources: ['endpoints', 'services', 'pods', 'namespaces'], verbs: ['list', 'watch'] },
+        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'system:coredns' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:coredns' },
+      subjects: [{ kind: 'ServiceAccount', name: 'coredns', namespace: 'kube-system' }],
+    },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'coredns', namespace: 'kube-system' }, data: { Corefile: KUBEADM_COREFILE } },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'coredns', namespace: 'kube-system', labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: 'coredns',
+            dnsPolicy: 'Default',
+            containers: [
+              {
+                name: 'coredns',
+                image,
+                imagePullPolicy: 'Never',
+                args: ['-conf', '/etc/coredns/Corefile'],
+                ports: [
+                  { name: 'dns', containerPort: 53, protocol: 'UDP' },
+                  { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+                ],
+                readinessProbe: { httpGet: { path: '/ready', port: 8181 }, periodSeconds: 2 },
+                securityContext: { allowPrivilegeEscalation: false, capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] }, readOnlyRootFilesystem: true },
+                volumeMounts: [{ name: 'config-volume', mountPath: '/etc/coredns', readOnly: true }],
+              },
+            ],
+            volumes: [{ name: 'config-volume', configMap: { name: 'coredns', items: [{ key: 'Corefile', path: 'Corefile' }] } }],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'kube-dns', namespace: 'kube-system', labels },
+      spec: {
+        clusterIP: NODE.kubeDns,
+        selector: labels,
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+        ],
+      },
+    },
+  ];
+}
+
+/** nginx as ingress-nginx runs with use-proxy-protocol: every listener requires the PROXY header. */
+export function ingressNginxObjects(image: string, host: string, certificate: KeyPair): object[] {
+  const labels = { 'app.kubernetes.io/name': 'ingress-nginx' };
+  const config = `# ingress-nginx with use-proxy-protocol: "true", reduced to one Ingress and cert-manager's solver path.
+worker_processes 1;
+pid /work/nginx.pid;
+error_log stderr;
+events { worker_connections 1024; }
+http {
+    client_body_temp_path /work/client_body;
+    proxy_temp_path /work/proxy;
+    fastcgi_temp_path /work/fastcgi;
+    uwsgi_temp_path /work/uwsgi;
+    scgi_temp_path /work/scgi;
+${ingressServers({ address: '0.0.0.0', host, challengeRoot: '/work/www', certificate: { certPath: '/etc/ingress/tls.crt', keyPath: '/etc/ingress/tls.key' } })}
+}
+`;
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: INGRESS_NAMESPACE } },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'ingress-nginx', namespace: INGRESS_NAMESPACE },
+      data: { 'nginx.conf': config, 'tls.crt': readFileSync(certificate.certPath, 'utf8'), 'tls.key': readFileSync(certificate.keyPath, 'utf8') },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: INGRESS_SERVICE, namespace: INGRESS_NAMESPACE, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [
+              {
+                name: 'controller',
+                image,
+                imagePullPolicy: 'Never',
+                command: ['/usr/sbin/nginx', '-c', '/etc/ingress/nginx.conf', '-p', '/work', '-e', 'stderr', '-g', 'daemon off;'],
+                ports: [
+                  { name: 'http', containerPort: 80 },
+                  { name: 'https', containerPort: 443 },
+                ],
+                readinessProbe: { tcpSocket: { port: 80 }, periodSeconds: 2 },
+                volumeMounts: [
+                  { name: 'config', mountPath: '/etc/ingress', readOnly: true },
+                  { name: 'work', mountPath: '/work' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'config', configMap: { name: 'ingress-nginx' } },
+              { name: 'work', emptyDir: {} },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: INGRESS_SERVICE, namespace: INGRESS_NAMESPACE },
+      spec: {
+        type: 'LoadBalancer',
+        externalTrafficPolicy: 'Cluster',
+        selector: labels,
+        ports: [
+          { name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' },
+          { name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' },
+        ],
+      },
+    },
+    { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'nginx' }, spec: { controller: 'k8s.io/ingress-nginx' } },
+  ];
+}
+
+/** The application's Ingress: what hairpin-proxy routes. */
+export function appIngress(name: string, host: string): object[] {
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: APP_NAMESPACE } },
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name, namespace: APP_NAMESPACE },
+      spec: {
+        ingressClassName: 'nginx',
+        rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'shop', port: { number: 80 } } } }] } }],
+      },
+    },
+  ];
+}
+
+/** cert-manager's stand-in: a Pod whose network the self-check runs in. */
+export function clientObjects(image: string): object[] {
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: CLIENT_NAMESPACE } },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: CLIENT_POD, namespace: CLIENT_NAMESPACE },
+      spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'client', image, imagePullPolicy: 'Never' }] },
+    },
+  ];
+}
+
+export interface OverlayImages {
+  readonly controller: string;
+  readonly haproxy: string;
+}
+
+/**
+ * deploy/base with only the image names changed, as a user with a mirror would do it. Where the
+ * Data Plane API cannot be had, the "static-haproxy" overlay instead gives HAProxy a fixed
+ * configuration forwarding to the ingress Service's ClusterIP, drops the API container, and runs
+ * the controller with --no-manage-haproxy.
+ */
+export function writeOverlay(dir: string, images: OverlayImages, staticHaproxy?: { ingressClusterIp: string }): string {
+  mkdirSync(dir, { recursive: true });
+  const image = (ref: string) => {
+    const [name = '', tag = ''] = ref.split(/:(?=[^:]+$)/);
+    return { newName: name, newTag: tag };
+  };
+  const kustomization: Record<string, unknown> = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    // kustomize refuses an absolute base; a relative one may lead anywhere.
+    resources: [relative(dir, join(REPO_ROOT, 'deploy', 'base'))],
+    images: [
+      { name: 'ghcr.io/hairpin-proxy/hairpin-proxy', ...image(images.controller) },
+      { name: 'haproxytech/haproxy-debian', ...image(images.haproxy) },
+    ],
+  };
+  if (staticHaproxy) {
+    kustomization.patches = [
+      {
+        target: { kind: 'Deployment', name: 'hairpin-proxy-haproxy' },
+        patch: stringify([{ op: 'remove', path: '/spec/template/spec/containers/1' }]),
+      },
+      {
+        target: { kind: 'Deployment', name: 'hairpin-proxy' },
+        patch: stringify([{ op: 'add', path: '/spec/template/spec/containers/0/args/-', value: '--no-manage-haproxy' }]),
+      },
+      {
+        target: { kind: 'ConfigMap', name: 'hairpin-proxy-haproxy' },
+        patch: stringify([{ op: 'replace', path: '/data/haproxy.cfg', value: staticHaproxyConfig(staticHaproxy.ingressClusterIp) }]),
+      },
+    ];
+  }
+  writeFileSync(join(dir, 'kustomization.yaml'), stringify(kustomization));
+  return dir;
+}
+
+function staticHaproxyConfig(ingressClusterIp: string): string {
+  const port = (p: number) => `frontend hairpin_frontend_${p}
+    bind :${p}
+    default_backend hairpin_ingress_${p}
+
+backend hairpin_ingress_${p}
+    server ingress ${ingressClusterIp}:${p} send-proxy
+`;
+  return `# The static hairpin HAProxy: no Data Plane API here, so nobody configures it at run time.
+global
+    stats timeout 30s
+
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 1m
+    timeout server 1m
+    timeout tunnel 1h
+
+${port(80)}
+${port(443)}`;
+}
+
+/** deploy/uninstall-job.yaml with the controller image changed, as its header tells users to. */
+export function uninstallJob(controllerImage: string): string {
+  return readFileSync(join(REPO_ROOT, 'deploy', 'uninstall-job.yaml'), 'utf8').replaceAll('ghcr.io/hairpin-proxy/hairpin-proxy:0.1.0', controllerImage);
+}
