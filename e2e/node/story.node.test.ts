@@ -66,7 +66,7 @@ const leaseHolder = async () =>
     expect(await scenario.order.status()).toBe('pending');
   }), 60_000);
 
-  it(`${INSTALL}: every Pod Ready under Pod Security "restricted", HAProxy configured, the self-check passes, a certificate is issued`, withLogs(async () => {
+  it(`${INSTALL}: every Pod Ready under Pod Security "restricted" (HAProxy only once it serves), the self-check passes, a certificate is issued`, withLogs(async () => {
     expect(readFileSync(join(REPO_ROOT, 'deploy', 'base', 'namespace.yaml'), 'utf8')).toContain('pod-security.kubernetes.io/enforce: restricted');
     const applied = Date.now();
     hairpinIp = await installHairpin(scenario, join(makeTmpDir('node-overlay'), 'overlay'));

@@ -6,7 +6,6 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { stringify } from 'yaml';
 import { REPO_ROOT } from '../harness/index.js';
 import { ingressServers } from '../story/ingress-nginx.js';
 import type { KeyPair } from '../story/certs.js';
@@ -249,19 +248,20 @@ export function writeOverlay(dir: string, images: OverlayImages, staticHaproxy?:
     kustomization.patches = [
       {
         target: { kind: 'Deployment', name: 'hairpin-proxy-haproxy' },
-        patch: stringify([{ op: 'remove', path: '/spec/template/spec/containers/1' }]),
+        patch: JSON.stringify([{ op: 'remove', path: '/spec/template/spec/containers/1' }]),
       },
       {
         target: { kind: 'Deployment', name: 'hairpin-proxy' },
-        patch: stringify([{ op: 'add', path: '/spec/template/spec/containers/0/args/-', value: '--no-manage-haproxy' }]),
+        patch: JSON.stringify([{ op: 'add', path: '/spec/template/spec/containers/0/args/-', value: '--no-manage-haproxy' }]),
       },
       {
         target: { kind: 'ConfigMap', name: 'hairpin-proxy-haproxy' },
-        patch: stringify([{ op: 'replace', path: '/data/haproxy.cfg', value: staticHaproxyConfig(staticHaproxy.ingressClusterIp) }]),
+        patch: JSON.stringify([{ op: 'replace', path: '/data/haproxy.cfg', value: staticHaproxyConfig(staticHaproxy.ingressClusterIp) }]),
       },
     ];
   }
-  writeFileSync(join(dir, 'kustomization.yaml'), stringify(kustomization));
+  // JSON is YAML, and keeps the multi-line patch values exactly (no folding).
+  writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2));
   return dir;
 }
 
