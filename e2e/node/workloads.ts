@@ -6,6 +6,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { haproxyBaseConfig } from '../harness/dataplane-config.js';
 import { REPO_ROOT } from '../harness/index.js';
 import { ingressServers } from '../story/ingress-nginx.js';
 import type { KeyPair } from '../story/certs.js';
@@ -17,28 +18,8 @@ export const CLIENT_NAMESPACE = 'cert-manager';
 export const CLIENT_POD = 'self-check';
 export const APP_NAMESPACE = 'shop';
 
-/** kubeadm's Corefile (v1.35), byte for byte: `reload` keeps its default interval. */
-export const KUBEADM_COREFILE = `.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30
-    loop
-    reload
-    loadbalance
-}
-`;
+/** kubeadm's Corefile, byte for byte (the unit tests' fixture): `reload` keeps its default interval. */
+export const KUBEADM_COREFILE = readFileSync(join(REPO_ROOT, 'src', 'coredns', 'fixtures', 'kubeadm.Corefile'), 'utf8');
 
 /** CoreDNS the way kubeadm installs it: RBAC, the coredns ConfigMap, a Deployment, the kube-dns Service. */
 export function corednsObjects(image: string): object[] {
@@ -273,19 +254,8 @@ function staticHaproxyConfig(ingressClusterIp: string): string {
 backend hairpin_ingress_${p}
     server ingress ${ingressClusterIp}:${p} send-proxy
 `;
-  return `# The static hairpin HAProxy: no Data Plane API here, so nobody configures it at run time.
-global
-    stats timeout 30s
-
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 1m
-    timeout server 1m
-    timeout tunnel 1h
-
-${port(80)}
-${port(443)}`;
+  // The tested base (global, defaults) with the two frontends nobody adds at run time here.
+  return `${haproxyBaseConfig({ runtimeSocket: '/run/hairpin-haproxy/runtime.sock' })}\n${port(80)}\n${port(443)}`;
 }
 
 /** deploy/uninstall-job.yaml with the controller image changed, as its header tells users to. */
