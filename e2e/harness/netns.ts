@@ -4,6 +4,8 @@
  * (prefix hp-<pid>-) and everything created is deleted by cleanupAll().
  */
 import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { registerCleanup } from './processes.js';
 import { toolPath } from './tools.js';
@@ -114,4 +116,20 @@ export async function createVethPair(a: { netns?: Netns; address?: string }, b: 
     await ip([...inNs, 'link', 'set', end.name, 'up']);
   }
   return ends;
+}
+
+/**
+ * The resolv.conf that `ip netns exec NAME` bind-mounts over /etc/resolv.conf: a pod's resolver,
+ * for curl and dig run in that namespace. Removed by cleanupAll(), with /etc/netns if it made it.
+ */
+export function writeNetnsResolvConf(netns: string, lines: readonly string[]): void {
+  const parent = '/etc/netns';
+  const dir = join(parent, netns);
+  const createdParent = !existsSync(parent);
+  mkdirSync(dir, { recursive: true });
+  registerCleanup(`remove ${dir}`, () => {
+    rmSync(dir, { recursive: true, force: true });
+    if (createdParent && readdirSync(parent).length === 0) rmdirSync(parent);
+  });
+  writeFileSync(join(dir, 'resolv.conf'), [...lines, ''].join('\n'));
 }

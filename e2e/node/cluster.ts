@@ -20,6 +20,7 @@ import {
   startProcess,
   toolPath,
   waitFor,
+  writeNetnsResolvConf,
   type ControlPlane,
   type ManagedProcess,
 } from '../harness/index.js';
@@ -203,13 +204,7 @@ export async function startNodeCluster(options: NodeClusterOptions): Promise<Nod
       const pid = await sandboxPid(ctr, info.metadata.uid);
       await exec(tool.ip, ['netns', 'attach', name, String(pid)]);
       registerCleanup(`ip netns delete ${name}`, () => exec(tool.ip, ['netns', 'delete', name]).then(() => undefined, () => undefined));
-      const createdParent = !existsSync('/etc/netns');
-      mkdirSync(`/etc/netns/${name}`, { recursive: true });
-      writeFileSync(`/etc/netns/${name}/resolv.conf`, `search ${namespace}.svc.cluster.local svc.cluster.local cluster.local\nnameserver ${NODE.kubeDns}\noptions ndots:5\n`);
-      registerCleanup(`remove /etc/netns/${name}`, () => {
-        rmSync(`/etc/netns/${name}`, { recursive: true, force: true });
-        if (createdParent && readdirSync('/etc/netns').length === 0) rmdirSync('/etc/netns');
-      });
+      writeNetnsResolvConf(name, [`search ${namespace}.svc.cluster.local svc.cluster.local cluster.local`, `nameserver ${NODE.kubeDns}`, 'options ndots:5']);
       return name;
     },
   };

@@ -5,14 +5,12 @@
  * LoadBalancer Service whose status carries the load balancer's IP (ipMode unset: VIP), the
  * application's Ingress and the client Pod, and places an ACME order for the test host.
  */
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { dataplaneTools, REPO_ROOT, toolPath, waitFor, type ControlPlane } from '../harness/index.js';
+import { dataplaneTools, REPO_ROOT, waitFor, type ControlPlane } from '../harness/index.js';
 import { AcmeOrder } from '../story/acme.js';
 import { selfSignedCertificate } from '../story/certs.js';
-import { runOk } from '../story/run.js';
+import { run, runOk } from '../story/run.js';
 import { startNodeCluster, type NodeCluster } from './cluster.js';
 import { buildNodeImage, type NodeImageName } from './node-images.js';
 import { NODE_RESOLV_CONF, OUTSIDE, startOutside, type Outside } from './outside.js';
@@ -27,8 +25,6 @@ import {
   ingressNginxObjects,
   writeOverlay,
 } from './workloads.js';
-
-const exec = promisify(execFile);
 
 export const TEST_HOST = 'shop.example.test';
 
@@ -89,7 +85,6 @@ export async function setUpNodeScenario(tmpDir: string): Promise<NodeScenario> {
   const order = await AcmeOrder.create(outside.directoryUrl, outside.pebble.tlsCertificatePem, TEST_HOST);
 
   const clientNetns = await node.podNetns(CLIENT_NAMESPACE, CLIENT_POD);
-  const dig = await toolPath('dig');
   const readCorefile = async () => (await plane.getJson<{ data: { Corefile: string } }>(['configmap', '-n', 'kube-system', 'coredns'])).data.Corefile;
   const scenario: NodeScenario = {
     node,
@@ -101,9 +96,7 @@ export async function setUpNodeScenario(tmpDir: string): Promise<NodeScenario> {
     order,
     corefileBefore: await readCorefile(),
     async resolve(host) {
-      const { stdout } = await exec(await toolPath('ip'), ['netns', 'exec', clientNetns, dig, '+short', '+time=2', '+tries=1', `${host}.`, 'A'], { timeout: 10_000 }).catch(
-        (error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }),
-      );
+      const { stdout } = await run('dig', ['+short', '+time=2', '+tries=1', `${host}.`, 'A'], { netns: clientNetns, timeoutMs: 10_000 });
       return stdout.split('\n').filter((line) => /^\d+\.\d+\.\d+\.\d+$/.test(line));
     },
     async present(token, keyAuthorization) {

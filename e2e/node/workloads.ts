@@ -43,38 +43,26 @@ export function corednsObjects(image: string): object[] {
       subjects: [{ kind: 'ServiceAccount', name: 'coredns', namespace: 'kube-system' }],
     },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'coredns', namespace: 'kube-system' }, data: { Corefile: KUBEADM_COREFILE } },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'coredns', namespace: 'kube-system', labels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: {
-            serviceAccountName: 'coredns',
-            dnsPolicy: 'Default',
-            containers: [
-              {
-                name: 'coredns',
-                image,
-                imagePullPolicy: 'Never',
-                args: ['-conf', '/etc/coredns/Corefile'],
-                ports: [
-                  { name: 'dns', containerPort: 53, protocol: 'UDP' },
-                  { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
-                ],
-                readinessProbe: { httpGet: { path: '/ready', port: 8181 }, periodSeconds: 2 },
-                securityContext: { allowPrivilegeEscalation: false, capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] }, readOnlyRootFilesystem: true },
-                volumeMounts: [{ name: 'config-volume', mountPath: '/etc/coredns', readOnly: true }],
-              },
-            ],
-            volumes: [{ name: 'config-volume', configMap: { name: 'coredns', items: [{ key: 'Corefile', path: 'Corefile' }] } }],
-          },
+    singleReplicaDeployment('kube-system', 'coredns', labels, {
+      serviceAccountName: 'coredns',
+      dnsPolicy: 'Default',
+      containers: [
+        {
+          name: 'coredns',
+          image,
+          imagePullPolicy: 'Never',
+          args: ['-conf', '/etc/coredns/Corefile'],
+          ports: [
+            { name: 'dns', containerPort: 53, protocol: 'UDP' },
+            { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+          ],
+          readinessProbe: { httpGet: { path: '/ready', port: 8181 }, periodSeconds: 2 },
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] }, readOnlyRootFilesystem: true },
+          volumeMounts: [{ name: 'config-volume', mountPath: '/etc/coredns', readOnly: true }],
         },
-      },
-    },
+      ],
+      volumes: [{ name: 'config-volume', configMap: { name: 'coredns', items: [{ key: 'Corefile', path: 'Corefile' }] } }],
+    }),
     {
       apiVersion: 'v1',
       kind: 'Service',
@@ -116,41 +104,29 @@ ${ingressServers({ address: '0.0.0.0', host, challengeRoot: '/work/www', certifi
       metadata: { name: 'ingress-nginx', namespace: INGRESS_NAMESPACE },
       data: { 'nginx.conf': config, 'tls.crt': readFileSync(certificate.certPath, 'utf8'), 'tls.key': readFileSync(certificate.keyPath, 'utf8') },
     },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: INGRESS_SERVICE, namespace: INGRESS_NAMESPACE, labels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: {
-            containers: [
-              {
-                name: 'controller',
-                image,
-                imagePullPolicy: 'Never',
-                command: ['/usr/sbin/nginx', '-c', '/etc/ingress/nginx.conf', '-p', '/work', '-e', 'stderr', '-g', 'daemon off;'],
-                ports: [
-                  { name: 'http', containerPort: 80 },
-                  { name: 'https', containerPort: 443 },
-                ],
-                readinessProbe: { tcpSocket: { port: 80 }, periodSeconds: 2 },
-                volumeMounts: [
-                  { name: 'config', mountPath: '/etc/ingress', readOnly: true },
-                  { name: 'work', mountPath: '/work' },
-                ],
-              },
-            ],
-            volumes: [
-              { name: 'config', configMap: { name: 'ingress-nginx' } },
-              { name: 'work', emptyDir: {} },
-            ],
-          },
+    singleReplicaDeployment(INGRESS_NAMESPACE, INGRESS_SERVICE, labels, {
+      containers: [
+        {
+          name: 'controller',
+          image,
+          imagePullPolicy: 'Never',
+          command: ['/usr/sbin/nginx', '-c', '/etc/ingress/nginx.conf', '-p', '/work', '-e', 'stderr', '-g', 'daemon off;'],
+          ports: [
+            { name: 'http', containerPort: 80 },
+            { name: 'https', containerPort: 443 },
+          ],
+          readinessProbe: { tcpSocket: { port: 80 }, periodSeconds: 2 },
+          volumeMounts: [
+            { name: 'config', mountPath: '/etc/ingress', readOnly: true },
+            { name: 'work', mountPath: '/work' },
+          ],
         },
-      },
-    },
+      ],
+      volumes: [
+        { name: 'config', configMap: { name: 'ingress-nginx' } },
+        { name: 'work', emptyDir: {} },
+      ],
+    }),
     {
       apiVersion: 'v1',
       kind: 'Service',
@@ -167,6 +143,15 @@ ${ingressServers({ address: '0.0.0.0', host, challengeRoot: '/work/www', certifi
     },
     { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'nginx' }, spec: { controller: 'k8s.io/ingress-nginx' } },
   ];
+}
+
+function singleReplicaDeployment(namespace: string, name: string, labels: Record<string, string>, podSpec: object): object {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels },
+    spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpec } },
+  };
 }
 
 /** The application's Ingress: what hairpin-proxy routes. */

@@ -12,9 +12,7 @@
  * nothing connects them to the machine's own network, and deleting the namespaces (cleanupAll)
  * removes every interface, route and iptables rule with them. The root namespace is untouched.
  */
-import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createNetns, createVethPair, HAIRPIN_CLUSTER_IP, registerCleanup, type Netns } from '../harness/index.js';
+import { createNetns, createVethPair, HAIRPIN_CLUSTER_IP, writeNetnsResolvConf, type Netns } from '../harness/index.js';
 import { runOk } from './run.js';
 
 export const CLUSTER_PREFIX = 24;
@@ -94,23 +92,11 @@ export async function addKubeProxyRules(pod: Netns, forwards: readonly PortForwa
  * kube-dns address is a TCP relay to CoreDNS (see relay.ts).
  */
 export function writePodResolvConf(pod: Netns): void {
-  const parent = '/etc/netns';
-  const dir = join(parent, pod.name);
-  const createdParent = !existsSync(parent);
-  mkdirSync(dir, { recursive: true });
-  registerCleanup(`remove ${dir}`, () => {
-    rmSync(dir, { recursive: true, force: true });
-    if (createdParent && readdirSync(parent).length === 0) rmdirSync(parent);
-  });
-  writeFileSync(
-    join(dir, 'resolv.conf'),
-    [
-      `search ${CLIENT_POD_NAMESPACE}.svc.cluster.local svc.cluster.local cluster.local`,
-      `nameserver ${ADDRESSES.kubeDns}`,
-      'options ndots:5 use-vc',
-      '',
-    ].join('\n'),
-  );
+  writeNetnsResolvConf(pod.name, [
+    `search ${CLIENT_POD_NAMESPACE}.svc.cluster.local svc.cluster.local cluster.local`,
+    `nameserver ${ADDRESSES.kubeDns}`,
+    'options ndots:5 use-vc',
+  ]);
 }
 
 /** Gives the pod namespace an address of its own to bind a relay on (the kube-dns ClusterIP). */

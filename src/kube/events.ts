@@ -49,7 +49,10 @@ export class KubeEventWriter implements EventWriter {
 }
 
 export interface EventPolicy {
-  /** Occurrences of one (object, type, reason) this close together are one Event whose count grows. */
+  /**
+   * How long an (object, type, reason) is remembered after its last occurrence. Its Event, named
+   * from the three, is continued even after that, for as long as the apiserver keeps it.
+   */
   readonly windowMs: number;
   /** An Event already written is updated at most this often; occurrences meanwhile are summed. */
   readonly updateIntervalMs: number;
