@@ -5,6 +5,7 @@ export * from './coredns.js';
 export * from './dataplane.js';
 export * from './dataplane-client.js';
 export * from './faults.js';
+export * from './gateway-api.js';
 export * from './haproxy-forwarder.js';
 export * from './live-update.js';
 export * from './load.js';

@@ -36,7 +36,9 @@ export type ToolName =
   | 'runc'
   | 'cni-plugins'
   | 'buildah'
-  | 'busybox';
+  | 'busybox'
+  // Not a binary: the directory of the Gateway API CRDs, {experimental,standard}/*.yaml.
+  | 'gateway-api-crds';
 
 /** HAIRPIN_TOOL_KUBE_APISERVER etc.: an explicit binary wins over hack/tools (and is the memo). */
 export function toolEnvName(name: ToolName): string {
