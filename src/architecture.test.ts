@@ -27,7 +27,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   haproxy: ['model', 'log'],
   reconcile: ['model', 'cancel', 'repeats', 'log', 'queue', 'metrics', 'sources', 'plan', 'kube', 'coredns', 'haproxy'],
   commands: ['model', 'log', 'config', 'sources', 'plan', 'kube', 'coredns'],
-  main: ['model', 'log', 'config', 'metrics', 'health', 'queue', 'kube', 'coredns', 'haproxy', 'reconcile'],
+  main: ['model', 'log', 'config', 'metrics', 'health', 'queue', 'kube', 'coredns', 'haproxy', 'plan', 'reconcile'],
   cli: ['log', 'config', 'commands', 'main'],
 };
 
@@ -36,7 +36,9 @@ const PURE = [
   'model/objects.ts',
   'sources/hostname.ts',
   'sources/ingress.ts',
+  'sources/gateway.ts',
   'plan/routes.ts',
+  'plan/upstreams.ts',
   'coredns/corefile.ts',
   'coredns/corefile-error.ts',
   'coredns/lexer.ts',

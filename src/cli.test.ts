@@ -74,12 +74,13 @@ describe('hairpin-proxy plan', () => {
   it('prints routes with their sources and skipped hosts as JSON', async () => {
     const { code, stdout } = await run(['plan', '-f', new URL('ingresses.yaml', examples).pathname, '--ingress-class', 'nginx', '--output', 'json']);
     expect(code).toBe(0);
-    expect(JSON.parse(stdout)).toEqual({
+    const upstream = { class: 'nginx', upstream: 'ingress-nginx/ingress-nginx-controller', proxy: 'v1', target };
+    expect(JSON.parse(stdout)).toMatchObject({
       routes: [
-        { host: '*.apps.example.com', target, sources: ['ingress/platform/apps'] },
-        { host: 'grafana.example.com', target, sources: ['ingress/platform/apps'] },
-        { host: 'shop.example.com', target, sources: ['ingress/platform/apps', 'ingress/shop/shop'] },
-        { host: 'www.shop.example.com', target, sources: ['ingress/shop/shop'] },
+        { host: '*.apps.example.com', sources: ['ingress/platform/apps'], ...upstream, wildcard: 'one-label' },
+        { host: 'grafana.example.com', sources: ['ingress/platform/apps'], ...upstream },
+        { host: 'shop.example.com', sources: ['ingress/platform/apps', 'ingress/shop/shop'], ...upstream },
+        { host: 'www.shop.example.com', sources: ['ingress/shop/shop'], ...upstream },
       ],
       skipped: [{ host: 'bad_host.example.com', reason: expect.stringMatching(/RFC 1123/), source: 'ingress/shop/typo' }],
     });
@@ -97,8 +98,32 @@ describe('hairpin-proxy plan', () => {
 
   it('prints a readable table', async () => {
     const { stdout } = await run(['plan', '-f', new URL('ingresses.yaml', examples).pathname, '--output', 'table']);
-    expect(stdout.split('\n')[0]).toMatch(/^HOST\s+TARGET\s+SOURCES$/);
+    expect(stdout.split('\n')[0]).toMatch(/^HOST\s+UPSTREAM\s+PROXY\s+TARGET\s+SOURCES$/);
     expect(stdout).toContain('skipped "bad_host.example.com" from ingress/shop/typo');
+  });
+
+  it('plans Ingresses and Gateway API routes for two upstreams with --target, each with its PROXY version', async () => {
+    const file = new URL('two-upstreams.yaml', examples).pathname;
+    const { code, stdout } = await run(['plan', '-f', file, '--target', 'nginx=ingress-nginx/ingress-nginx-controller', '--target', 'eg=envoy-gateway-system/envoy-public:v2']);
+    expect(code).toBe(0);
+    const plan = JSON.parse(stdout) as { routes: Array<Record<string, unknown>>; skipped: Array<Record<string, unknown>> };
+    expect(plan.routes.map((r) => [r.host, r.class, r.upstream, r.proxy, r.sources])).toEqual([
+      ['*.example.com', 'eg', 'envoy-gateway-system/envoy-public', 'v2', ['httproute/blog/blog']],
+      ['docs.example.com', 'eg', 'envoy-gateway-system/envoy-public', 'v2', ['httproute/docs/docs']],
+      ['shop.example.com', 'nginx', 'ingress-nginx/ingress-nginx-controller', 'v1', ['ingress/shop/shop']],
+    ]);
+    expect(new Set(plan.routes.map((r) => r.target)).size).toBe(2);
+    expect(plan.skipped.map((s) => [s.host, s.source, s.kind])).toEqual([
+      ['api.example.com', 'httproute/docs/docs', 'conflict'],
+      ['api.example.com', 'ingress/shop/shop', 'conflict'],
+      ['db.example.com', 'tlsroute/data/db', 'opted-out'],
+    ]);
+  });
+
+  it('takes run\'s flags: a bad --target exits 2 naming the flag', async () => {
+    const { code, stderr } = await run(['plan', '-f', '-', '--target', 'nginx=no-service'], '');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--target/);
   });
 
   it('refuses an unknown output format and malformed YAML', async () => {

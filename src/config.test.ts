@@ -6,6 +6,12 @@ describe('loadConfig', () => {
     expect(loadConfig([], {})).toEqual({
       kubeconfig: undefined,
       ingressClasses: [],
+      targets: [],
+      optIn: false,
+      rewriteWhenIpModeProxy: false,
+      ingressController: { namespace: 'ingress-nginx', name: 'ingress-nginx-controller' },
+      proxyProtocol: 'v1',
+      haproxyPorts: [80, 443],
       targetService: 'hairpin-proxy-haproxy',
       targetNamespace: 'hairpin-proxy',
       clusterDomain: 'cluster.local',
@@ -18,9 +24,6 @@ describe('loadConfig', () => {
       once: false,
       dryRun: false,
       haproxy: {
-        ingressController: { namespace: 'ingress-nginx', name: 'ingress-nginx-controller' },
-        ports: [80, 443],
-        proxyProtocol: 'v1',
         clusterIpFallback: false,
         dataplaneUrls: [],
         dataplanePort: 5555,
@@ -47,7 +50,8 @@ describe('loadConfig', () => {
     const config = loadConfig(['--ingress-controller', 'ingress/nginx', '--haproxy-ports', '8080', '--proxy-protocol', 'v2', '--dataplane-url', 'http://127.0.0.1:5555/v3'], {
       HAIRPIN_DATAPLANE_PASSWORD: 's3cret',
     });
-    expect(config.haproxy).toMatchObject({ ingressController: { namespace: 'ingress', name: 'nginx' }, ports: [8080], proxyProtocol: 'v2', dataplaneUrls: ['http://127.0.0.1:5555/v3'], dataplanePassword: 's3cret' });
+    expect(config).toMatchObject({ ingressController: { namespace: 'ingress', name: 'nginx' }, haproxyPorts: [8080], proxyProtocol: 'v2' });
+    expect(config.haproxy).toMatchObject({ dataplaneUrls: ['http://127.0.0.1:5555/v3'], dataplanePassword: 's3cret' });
     const { loggableConfig } = await import('./config.js');
     expect(JSON.stringify(loggableConfig(config))).not.toContain('s3cret');
   });
@@ -73,8 +77,8 @@ describe('loadConfig', () => {
   });
 
   it('reads comma-separated lists from the command line too, repeated or not', () => {
-    expect(loadConfig(['--haproxy-ports', '80,443'], {}).haproxy?.ports).toEqual([80, 443]);
-    expect(loadConfig(['--haproxy-ports', '80', '--haproxy-ports', '8443,9443'], {}).haproxy?.ports).toEqual([80, 8443, 9443]);
+    expect(loadConfig(['--haproxy-ports', '80,443'], {}).haproxyPorts).toEqual([80, 443]);
+    expect(loadConfig(['--haproxy-ports', '80', '--haproxy-ports', '8443,9443'], {}).haproxyPorts).toEqual([80, 8443, 9443]);
     expect(loadConfig(['--ingress-class', 'nginx,public'], {}).ingressClasses).toEqual(['nginx', 'public']);
   });
 
@@ -97,11 +101,37 @@ describe('loadConfig', () => {
     [['--dataplane-url', 'ftp://x'], 'dataplane-url'],
     [['--dataplane-port', '0'], 'dataplane-port'],
     [['--leader-election-lease', '2s'], 'leader-election-lease'],
+    [['--target', 'nginx'], 'target'],
+    [['--target', 'nginx=ingress-nginx'], 'target'],
+    [['--target', 'nginx=ingress-nginx/controller:v3'], 'target'],
+    [['--target', 'Nginx=ingress-nginx/controller'], 'target'],
+    [['--target', 'gateway/infra=envoy-gateway-system/envoy'], 'target'],
+    [['--target', 'nginx=Bad_Ns/controller'], 'target'],
+    [['--target', 'nginx=a/b', '--target', 'nginx=c/d'], 'target'],
+    [['--target', 'nginx=a/b', '--target', 'traefik=a/b'], 'target'],
+    [['--target', 'nginx=a/b', '--no-manage-haproxy'], 'target'],
+    [['--target', 'nginx=a/b', '--haproxy-ports', '1,2,3,4,5,6,7,8,9,10,11'], 'haproxy-ports'],
   ];
 
   it.each(bad)('refuses %j naming --%s', (argv, flag) => {
     expect(() => loadConfig(argv, {})).toThrow(ConfigError);
     expect(() => loadConfig(argv, {})).toThrow(`--${flag}`);
+  });
+
+  it('reads --target entries: classes and Gateways, the upstream, and an optional PROXY version', () => {
+    const config = loadConfig(['--target', 'nginx,internal=ingress-nginx/ingress-nginx-controller', '--target', 'eg,gateway/infra/public=envoy-gateway-system/envoy-public:v2'], {});
+    expect(config.targets).toEqual([
+      { keys: [{ kind: 'class', name: 'nginx' }, { kind: 'class', name: 'internal' }], upstream: { namespace: 'ingress-nginx', name: 'ingress-nginx-controller' }, proxyProtocol: undefined },
+      { keys: [{ kind: 'class', name: 'eg' }, { kind: 'gateway', namespace: 'infra', name: 'public' }], upstream: { namespace: 'envoy-gateway-system', name: 'envoy-public' }, proxyProtocol: 'v2' },
+    ]);
+  });
+
+  it('reads ;-separated --target entries from HAIRPIN_TARGET', () => {
+    const config = loadConfig([], { HAIRPIN_TARGET: 'nginx,internal=ingress-nginx/controller; eg=envoy/gw:v1' });
+    expect(config.targets.map((t) => [t.keys.length, t.upstream.name, t.proxyProtocol])).toEqual([
+      [2, 'controller', undefined],
+      [1, 'gw', 'v1'],
+    ]);
   });
 
   it('refuses a malformed boolean from the environment', () => {

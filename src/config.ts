@@ -5,6 +5,17 @@ import { parseArgs } from 'node:util';
 export interface Config {
   readonly kubeconfig: string | undefined;
   readonly ingressClasses: readonly string[];
+  /** `--target`: several upstreams, each serving some classes or Gateways; empty: one upstream, as before. */
+  readonly targets: readonly TargetSpec[];
+  /** Handle only objects annotated hairpin-proxy.io/enabled: "true". */
+  readonly optIn: boolean;
+  /** Rewrite hosts even where the upstream's load balancer reports ipMode Proxy (KEP-1860). */
+  readonly rewriteWhenIpModeProxy: boolean;
+  /** Without --target, the one upstream: the ingress controller Service, and the PROXY version it expects. */
+  readonly ingressController: { readonly namespace: string; readonly name: string };
+  readonly proxyProtocol: 'v1' | 'v2';
+  /** The ports the hairpin HAProxy serves for every upstream. */
+  readonly haproxyPorts: readonly number[];
   readonly targetService: string;
   readonly targetNamespace: string;
   readonly clusterDomain: string;
@@ -21,12 +32,19 @@ export interface Config {
   readonly leaderElection: { readonly leaseDurationMs: number; readonly identity: string } | undefined;
 }
 
+/** What one `--target KEY[,KEY…]=NAMESPACE/SERVICE[:v1|v2]` says. */
+export interface TargetSpec {
+  readonly keys: readonly TargetKey[];
+  readonly upstream: { readonly namespace: string; readonly name: string };
+  /** `:vN`; undefined: the Service's annotation, else v1. */
+  readonly proxyProtocol: 'v1' | 'v2' | undefined;
+}
+
+/** An IngressClass or GatewayClass name, or one Gateway (`gateway/NAMESPACE/NAME`). */
+export type TargetKey = { readonly kind: 'class'; readonly name: string } | { readonly kind: 'gateway'; readonly namespace: string; readonly name: string };
+
 /** How the controller finds and configures the hairpin HAProxy replicas (undefined: it does not). */
 export interface HaproxyConfig {
-  /** The ingress controller's Service, whose ready endpoints become HAProxy's servers. */
-  readonly ingressController: { readonly namespace: string; readonly name: string };
-  readonly ports: readonly number[];
-  readonly proxyProtocol: 'v1' | 'v2';
   readonly clusterIpFallback: boolean;
   /** Fixed Data Plane API URLs; empty means: discover the pods behind the hairpin Service. */
   readonly dataplaneUrls: readonly string[];
@@ -43,7 +61,8 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = 'string' | 'list' | 'boolean';
+/** list: repeatable, and comma-separated everywhere; entries: repeatable, `;`-separated in the environment. */
+type Kind = 'string' | 'list' | 'entries' | 'boolean';
 interface Flag {
   readonly name: string;
   readonly kind: Kind;
@@ -55,6 +74,9 @@ interface Flag {
 export const FLAGS: readonly Flag[] = [
   { name: 'kubeconfig', kind: 'string', default: '', help: 'kubeconfig file; in-cluster config or ~/.kube/config when empty' },
   { name: 'ingress-class', kind: 'list', default: '', help: 'serve only Ingresses of this class (repeatable; default class honoured); all when unset' },
+  { name: 'target', kind: 'entries', default: '', help: 'KEY[,KEY…]=NAMESPACE/SERVICE[:v1|v2]: hosts of these IngressClasses, GatewayClasses or Gateways (gateway/NS/NAME) go to that upstream with that PROXY version (repeatable)' },
+  { name: 'opt-in', kind: 'boolean', default: 'false', help: 'handle only Ingresses and routes annotated hairpin-proxy.io/enabled: "true" ("false" always opts out)' },
+  { name: 'rewrite-when-ipmode-proxy', kind: 'boolean', default: 'false', help: 'rewrite hosts even when the upstream load balancer reports ipMode Proxy (in-cluster traffic then already passes the load balancer)' },
   { name: 'target-service', kind: 'string', default: 'hairpin-proxy-haproxy', help: 'Service of the hairpin HAProxy that hosts resolve to' },
   { name: 'target-namespace', kind: 'string', default: 'hairpin-proxy', help: 'namespace of that Service' },
   { name: 'cluster-domain', kind: 'string', default: 'cluster.local', help: 'cluster DNS domain' },
@@ -100,11 +122,28 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   for (const cls of ingressClasses) {
     if (!DNS_SUBDOMAIN.test(cls)) throw new ConfigError('ingress-class', `${JSON.stringify(cls)} is not a valid IngressClass name`);
   }
+  const [namespace = '', name = '', ...extra] = text('ingress-controller').split('/');
+  if (!DNS_LABEL.test(namespace) || !DNS_LABEL.test(name) || extra.length > 0) {
+    throw new ConfigError('ingress-controller', `${JSON.stringify(text('ingress-controller'))} is not NAMESPACE/NAME of a Service`);
+  }
+  const proxyProtocol = text('proxy-protocol');
+  if (proxyProtocol !== 'v1' && proxyProtocol !== 'v2') throw new ConfigError('proxy-protocol', `${JSON.stringify(proxyProtocol)} is not v1 or v2`);
+  const haproxyPorts = [...new Set((raw.get('haproxy-ports') as string[]).filter((p) => p !== '').map((p) => parsePort('haproxy-ports', p)))];
+  if (haproxyPorts.length === 0) throw new ConfigError('haproxy-ports', 'needs at least one port');
+  const targets = parseTargets((raw.get('target') as string[]).filter((t) => t !== ''));
+  if (targets.length > 0 && raw.get('manage-haproxy') !== true) throw new ConfigError('target', 'needs the managed hairpin HAProxy (not --no-manage-haproxy): every upstream gets its own frontends');
+  if (targets.length > 0 && haproxyPorts.length > MAX_TARGET_PORTS) throw new ConfigError('haproxy-ports', `with --target, at most ${MAX_TARGET_PORTS} ports (each upstream has a block of ${MAX_TARGET_PORTS})`);
   const logLevel = text('log-level');
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('log-level', `${JSON.stringify(logLevel)} is not one of ${LOG_LEVELS.join(', ')}`);
   return Object.freeze({
     kubeconfig: text('kubeconfig') || undefined,
     ingressClasses: Object.freeze([...new Set(ingressClasses)]),
+    targets,
+    optIn: raw.get('opt-in') === true,
+    rewriteWhenIpModeProxy: raw.get('rewrite-when-ipmode-proxy') === true,
+    ingressController: Object.freeze({ namespace, name }),
+    proxyProtocol,
+    haproxyPorts: Object.freeze(haproxyPorts),
     targetService: matching('target-service', DNS_LABEL, 'a DNS label (a Service name)'),
     targetNamespace: matching('target-namespace', DNS_LABEL, 'a namespace name'),
     clusterDomain: matching('cluster-domain', DNS_SUBDOMAIN, 'a DNS domain'),
@@ -126,28 +165,62 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
 
 function loadHaproxyConfig(raw: Map<string, string | boolean | string[]>): HaproxyConfig {
   const text = (name: string): string => String(raw.get(name) ?? '');
-  const [namespace = '', name = '', ...extra] = text('ingress-controller').split('/');
-  if (!DNS_LABEL.test(namespace) || !DNS_LABEL.test(name) || extra.length > 0) {
-    throw new ConfigError('ingress-controller', `${JSON.stringify(text('ingress-controller'))} is not NAMESPACE/NAME of a Service`);
-  }
-  const ports = (raw.get('haproxy-ports') as string[]).filter((p) => p !== '').map((p) => parsePort('haproxy-ports', p));
-  if (ports.length === 0) throw new ConfigError('haproxy-ports', 'needs at least one port');
-  const proxyProtocol = text('proxy-protocol');
-  if (proxyProtocol !== 'v1' && proxyProtocol !== 'v2') throw new ConfigError('proxy-protocol', `${JSON.stringify(proxyProtocol)} is not v1 or v2`);
   const dataplaneUrls = (raw.get('dataplane-url') as string[]).filter((u) => u !== '');
   for (const url of dataplaneUrls) {
     if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(url)) throw new ConfigError('dataplane-url', `${JSON.stringify(url)} is not an http(s) URL`);
   }
   return {
-    ingressController: { namespace, name },
-    ports: Object.freeze([...new Set(ports)]),
-    proxyProtocol,
     clusterIpFallback: raw.get('clusterip-fallback') === true,
     dataplaneUrls: Object.freeze(dataplaneUrls),
     dataplanePort: parsePort('dataplane-port', text('dataplane-port')),
     dataplaneUsername: text('dataplane-username'),
     dataplanePassword: text('dataplane-password'),
   };
+}
+
+/** Each upstream has a block of this many frontend ports (see plan/upstreams.ts). */
+const MAX_TARGET_PORTS = 10;
+
+/** Each key and each upstream once: a class sent to two upstreams would have no answer. */
+function parseTargets(values: readonly string[]): readonly TargetSpec[] {
+  const targets = values.map(parseTarget);
+  const seenKeys = new Map<string, string>();
+  const seenUpstreams = new Set<string>();
+  for (const target of targets) {
+    const upstream = `${target.upstream.namespace}/${target.upstream.name}`;
+    if (seenUpstreams.has(upstream)) throw new ConfigError('target', `${upstream} is named by two entries; list all of its keys in one`);
+    seenUpstreams.add(upstream);
+    for (const key of target.keys) {
+      const text = key.kind === 'class' ? key.name : `gateway/${key.namespace}/${key.name}`;
+      const other = seenKeys.get(text);
+      if (other !== undefined) throw new ConfigError('target', `${text} is mapped to both ${other} and ${upstream}`);
+      seenKeys.set(text, upstream);
+    }
+  }
+  return Object.freeze(targets);
+}
+
+const TARGET = /^([^=\s]+)=([^/\s]+)\/([^:\s]+)(?::(v1|v2))?$/;
+
+function parseTarget(value: string): TargetSpec {
+  const match = TARGET.exec(value);
+  const usage = 'is not KEY[,KEY…]=NAMESPACE/SERVICE[:v1|v2] (KEY: a class name or gateway/NAMESPACE/NAME)';
+  if (!match) throw new ConfigError('target', `${JSON.stringify(value)} ${usage}`);
+  const [, keys = '', namespace = '', name = '', version] = match;
+  if (!DNS_LABEL.test(namespace) || !DNS_LABEL.test(name)) throw new ConfigError('target', `${JSON.stringify(value)}: ${namespace}/${name} is not NAMESPACE/NAME of a Service`);
+  return Object.freeze({
+    keys: Object.freeze(keys.split(',').map((key) => parseTargetKey(value, key))),
+    upstream: Object.freeze({ namespace, name }),
+    proxyProtocol: version as 'v1' | 'v2' | undefined,
+  });
+}
+
+function parseTargetKey(value: string, key: string): TargetKey {
+  const parts = key.split('/');
+  if (parts.length === 1 && DNS_SUBDOMAIN.test(key)) return { kind: 'class', name: key };
+  const [prefix, namespace = '', name = ''] = parts;
+  if (parts.length === 3 && prefix === 'gateway' && DNS_LABEL.test(namespace) && DNS_SUBDOMAIN.test(name)) return { kind: 'gateway', namespace, name };
+  throw new ConfigError('target', `${JSON.stringify(value)}: ${JSON.stringify(key)} is neither a class name nor gateway/NAMESPACE/NAME`);
 }
 
 function parsePort(flag: string, value: string): number {
@@ -184,7 +257,7 @@ function readFlags(argv: readonly string[], env: Readonly<Record<string, string 
       allowPositionals: false,
       // --no-manage-haproxy and the like: booleans that default to true need a way off.
       allowNegative: true,
-      options: Object.fromEntries(FLAGS.map((f) => [f.name, { type: f.kind === 'boolean' ? 'boolean' : 'string', multiple: f.kind === 'list' }])),
+      options: Object.fromEntries(FLAGS.map((f) => [f.name, { type: f.kind === 'boolean' ? 'boolean' : 'string', multiple: f.kind === 'list' || f.kind === 'entries' }])),
     }).values;
   } catch (error) {
     const flag = /'(--?[\w-]+)/.exec(String(error))?.[1]?.replace(/^-+/, '') ?? 'arguments';
@@ -205,6 +278,9 @@ function coerce(flag: Flag, value: string | boolean | string[]): string | boolea
     case 'list':
       // Repeated flags and comma-separated values both work, from the command line and the environment.
       return (Array.isArray(value) ? value : [String(value)]).flatMap((v) => v.split(',')).map((v) => v.trim());
+    case 'entries':
+      // An entry has commas of its own: repeated flags, or `;` between entries in the environment.
+      return Array.isArray(value) ? value.map((v) => v.trim()) : String(value).split(';').map((v) => v.trim());
     case 'boolean':
       if (typeof value === 'boolean') return value;
       if (!['true', 'false', '1', '0', ''].includes(value as string)) throw new ConfigError(flag.name, `${JSON.stringify(value)} is not true or false`);

@@ -9,6 +9,8 @@ import { HaproxySink } from './haproxy/sink.js';
 import { startHealthServer } from './health.js';
 import { apiserverOf, loadKubeConfig, makeApis } from './kube/client.js';
 import { KubeConfigMapStore } from './kube/configmaps.js';
+import { logIgnoredRoutes } from './kube/gateway-api.js';
+import { HairpinServicesSink } from './kube/hairpin-services.js';
 import { AggregatingEventRecorder, KubeEventWriter } from './kube/events.js';
 import { waitForSync } from './kube/informer.js';
 import { LeaderElector, leaseTimings } from './kube/leader.js';
@@ -16,6 +18,7 @@ import { KubeLeaseStore } from './kube/leases.js';
 import { watchCluster, type ClusterWatches } from './kube/watches.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
+import { routePolicyOf } from './plan/routes.js';
 import { backoffDelay } from './queue/index.js';
 import { COREDNS_KEY, Controller, type HaproxyDeps } from './reconcile/controller.js';
 import { retryClassOf } from './reconcile/retry.js';
@@ -28,6 +31,8 @@ const SYNC_RETRY = { baseMs: 200, maxMs: 5_000, jitter: 0.2 };
 /** `--once` is run by Jobs and CI steps: an apiserver that cannot be listed must end it, not hang it. */
 const ONCE_CACHE_SYNC_TIMEOUT_MS = 30_000;
 const LEASE_NAME = 'hairpin-proxy';
+/** How often missing Gateway API CRDs are looked for again: installing them needs no restart. */
+const GATEWAY_API_RECHECK_MS = 60_000;
 
 /** Wiring only: config → clients → informers → controller → runner → servers. Returns the exit code. */
 export async function runController(config: Config, log: Logger, stop: AbortSignal): Promise<number> {
@@ -36,23 +41,23 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
   const metrics = createMetrics();
   const events = new AggregatingEventRecorder(new KubeEventWriter(apis.core), log);
   const hairpinService = { namespace: config.targetNamespace, name: config.targetService };
+  const policy = routePolicyOf(config);
   const watches = watchCluster(
     kubeConfig,
     apis,
     {
       coredns: { namespace: config.corednsNamespace, name: config.corednsConfigMap },
-      ...(config.haproxy ? { haproxy: { ingressController: config.haproxy.ingressController, hairpinService } } : {}),
+      upstreams: policy.mode.kind === 'single' ? [policy.mode.upstream] : policy.mode.rules.map((rule) => rule.upstream),
+      ...(config.haproxy ? { haproxy: { hairpinService } } : {}),
+      ...(policy.mode.kind === 'targets' ? { gatewayApi: { recheckMs: GATEWAY_API_RECHECK_MS } } : {}),
     },
     { log, restartDelayMs: (attempt) => backoffDelay(attempt, INFORMER_RESTART, Math.random) },
   );
   const controller = new Controller({
     snapshot: watches.snapshot,
-    policy: {
-      ingressClasses: config.ingressClasses,
-      target: `${config.targetService}.${config.targetNamespace}.svc.${config.clusterDomain}`,
-      clusterDomain: config.clusterDomain,
-    },
+    policy,
     coredns: new CorednsSink(new KubeConfigMapStore(apis.core, config.corednsNamespace, config.corednsConfigMap), config.corednsKey),
+    ...(policy.mode.kind === 'targets' ? { hairpinServices: new HairpinServicesSink(apis.core, config.targetNamespace, config.targetService) } : {}),
     events,
     log,
     metrics,
@@ -85,15 +90,18 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     ? await startHealthServer(config.listenAddress.host, config.listenAddress.port, {
         live: () => true,
         // A standby is ready once its caches are: a rollout must not wait for it to lead.
-        ready: () => watches.all.every((informer) => informer.hasSynced()) && (elector?.leading === false || controller.hasSyncedDns()),
+        ready: () => watches.all().every((informer) => informer.hasSynced()) && (elector?.leading === false || controller.hasSyncedDns()),
         registry: metrics.registry,
       })
     : undefined;
   log.info({ config: loggableConfig(config) }, 'starting hairpin-proxy controller');
-  for (const informer of watches.all) informer.start();
   try {
+    if (policy.mode.kind === 'targets') await watches.discoverGatewayApi(stop);
+    else await logIgnoredRoutes(apis, log, stop);
+    for (const informer of watches.all()) informer.start();
+    watches.startRechecking();
     // Never plan from a partial cache: a missing Ingress would look like a host to remove.
-    await waitForSync(watches.all, log, { signal: stop, apiserver: apiserverOf(kubeConfig), ...(config.once ? { timeoutMs: ONCE_CACHE_SYNC_TIMEOUT_MS } : {}) });
+    await waitForSync(watches.all(), log, { signal: stop, apiserver: apiserverOf(kubeConfig), ...(config.once ? { timeoutMs: ONCE_CACHE_SYNC_TIMEOUT_MS } : {}) });
     log.info('informer caches synced');
     if (config.once) return await syncOnce(controller, log);
     await runner.run(stop);
@@ -103,7 +111,8 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     log.error({ err: error }, 'the controller cannot run');
     throw error;
   } finally {
-    await Promise.all(watches.all.map((informer) => informer.stop()));
+    watches.stopRechecking();
+    await Promise.all(watches.all().map((informer) => informer.stop()));
     await events.close();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     log.info('stopped');
@@ -134,8 +143,8 @@ function haproxyDeps(config: HaproxyConfig, watches: ClusterWatches, service: { 
       ),
   );
   return {
-    policy: { ...DEFAULT_HAPROXY_POLICY, ports: config.ports, proxyProtocol: config.proxyProtocol, clusterIpFallback: config.clusterIpFallback },
-    target: watches.ingressTarget,
+    policy: { ...DEFAULT_HAPROXY_POLICY, clusterIpFallback: config.clusterIpFallback },
+    target: watches.upstreamTarget,
     replicas: () => pool.replicas(),
     sinkFor: (replica) => pool.sinkFor(replica),
     service: { kind: 'Service', apiVersion: 'v1', ...service },

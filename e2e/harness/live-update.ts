@@ -7,7 +7,7 @@
  */
 import { DiscoveryV1Api, type V1EndpointSlice } from '@kubernetes/client-node';
 import type { ProxyProtocol } from '../../src/haproxy/desired.js';
-import { PROXY_PROTOCOL_ANNOTATION } from '../../src/haproxy/desired.js';
+import { PROXY_PROTOCOL_ANNOTATION } from '../../src/plan/upstreams.js';
 import { startController, type ControllerProcess } from './controller.js';
 import { canUseNetns, createNetns, createVethPair } from './netns.js';
 import { startControlPlane, type ControlPlane } from './controlplane.js';

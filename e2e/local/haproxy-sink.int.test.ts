@@ -22,11 +22,18 @@ const log = createLogger('warn');
   /** What the controller would want for the ingress endpoints at these addresses. */
   const desired = (addresses: readonly string[], proxyProtocol: ProxyProtocol = 'v1'): DesiredHaproxy =>
     desiredHaproxy(
-      {
-        service: { metadata: { name: 'ingress-nginx-controller' }, spec: { ports: [{ name: 'http', port: frontPort }] } },
-        slices: [{ ports: [{ name: 'http', port: nginxPort }], endpoints: addresses.map((address) => ({ addresses: [address] })) }],
-      },
-      { ...DEFAULT_HAPROXY_POLICY, ports: [frontPort], proxyProtocol },
+      [
+        {
+          name: 'ingress',
+          proxyProtocol,
+          ports: [{ port: frontPort, listenPort: frontPort }],
+          target: {
+            service: { metadata: { name: 'ingress-nginx-controller' }, spec: { ports: [{ name: 'http', port: frontPort }] } },
+            slices: [{ ports: [{ name: 'http', port: nginxPort }], endpoints: addresses.map((address) => ({ addresses: [address] })) }],
+          },
+        },
+      ],
+      DEFAULT_HAPROXY_POLICY,
     );
   const apply = (want: DesiredHaproxy) => sink.apply(want, { log, dryRun: false });
   const load = (requests: number) => runLoad({ host: '127.0.0.1', port: frontPort, requests, concurrency: 8 });

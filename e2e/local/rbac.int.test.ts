@@ -11,6 +11,7 @@ import {
   cleanupAll,
   CONTROLLER_USER,
   ingress,
+  installGatewayApiCrds,
   makeTmpDir,
   markerBlock,
   readCorefile,
@@ -32,6 +33,8 @@ beforeAll(
     plane = await startControlPlane({ tmpDir, audit: true });
     await seedCluster(plane); // applies deploy/base/rbac.yaml and nothing else that grants anything
     await plane.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } });
+    // kubectl auth can-i resolves a resource through discovery: the Gateway API kinds must be served.
+    await installGatewayApiCrds(plane, { channel: 'standard', kinds: ['Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute'] });
     controller = await startController({ controlPlane: plane, tmpDir });
   }),
   120_000,
@@ -61,7 +64,7 @@ describe('the controller identity', () => {
       const requests = plane.auditEvents().filter((e) => e.user.username === CONTROLLER_USER);
       const verbs = new Set(requests.map((e) => `${e.verb} ${e.objectRef?.resource ?? '?'}`));
       // It listed and watched what it needs, and wrote the ConfigMap and an Event.
-      for (const expected of ['list ingresses', 'watch ingresses', 'list ingressclasses', 'list configmaps', 'watch configmaps', 'patch configmaps', 'create events', 'get leases']) {
+      for (const expected of ['list ingresses', 'watch ingresses', 'list ingressclasses', 'list services', 'list configmaps', 'watch configmaps', 'patch configmaps', 'create events', 'get leases']) {
         expect(verbs).toContain(expected);
       }
       const refused = requests.filter((e) => e.responseStatus?.code === 401 || e.responseStatus?.code === 403);
@@ -81,6 +84,9 @@ describe('the controller identity', () => {
       expect(await controllerCan('create', 'events', '-n', 'team-a')).toBe(true);
       expect(await controllerCan('get', 'events', '-n', 'team-a')).toBe(true); // to continue an Event by its name
       expect(await controllerCan('create', 'events.events.k8s.io', '-n', 'kube-system')).toBe(true);
+      for (const kind of ['gateways', 'httproutes', 'grpcroutes', 'tlsroutes']) expect(await controllerCan('watch', `${kind}.gateway.networking.k8s.io`, '--all-namespaces')).toBe(true);
+      // --target's per-upstream hairpin Services, in its own namespace only.
+      for (const verb of ['get', 'create', 'patch', 'delete']) expect(await controllerCan(verb, 'services', '-n', 'hairpin-proxy')).toBe(true);
     }),
   );
 
@@ -104,6 +110,10 @@ describe('the controller identity', () => {
       expect(await controllerCan('get', 'ingresses.networking.k8s.io', '-n', 'team-a')).toBe(false); // list/watch only
       expect(await controllerCan('list', 'events', '-n', 'kube-system')).toBe(false);
       expect(await controllerCan('watch', 'events', '--all-namespaces')).toBe(false);
+      expect(await controllerCan('create', 'services', '-n', 'team-a')).toBe(false);
+      expect(await controllerCan('delete', 'services', '-n', 'kube-system')).toBe(false);
+      expect(await controllerCan('patch', 'httproutes.gateway.networking.k8s.io', '-n', 'team-a')).toBe(false);
+      expect(await controllerCan('update', 'gateways.gateway.networking.k8s.io/status', '-n', 'team-a')).toBe(false);
     }),
   );
 });

@@ -1,40 +1,38 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { planRoutes, type RoutePlan } from '../plan/routes.js';
-import type { IngressClassLike, IngressLike } from '../model/objects.js';
+import { loadConfig } from '../config.js';
+import { planRoutes, routePolicyOf, type RoutePlan } from '../plan/routes.js';
+import type { GatewayLike, IngressClassLike, IngressLike, RouteLike, ServiceLike } from '../model/objects.js';
+import { ROUTE_KINDS } from '../sources/gateway.js';
 import { UsageError, type CommandIO } from './io.js';
 
-export const PLAN_USAGE = `hairpin-proxy plan -f FILE|- [--ingress-class NAME]... [--output json|table]
-    [--target-service NAME] [--target-namespace NS] [--cluster-domain DOMAIN]
-  Reads \`kubectl get ingress,ingressclass -A -o yaml\` output and prints the routes hairpin-proxy would make.`;
+export const PLAN_USAGE = `hairpin-proxy plan -f FILE|- [--output json|table] [run's flags: --target, --opt-in, --ingress-class, --ingress-controller, --proxy-protocol, …]
+  Reads \`kubectl get ingress,ingressclass,gatewayclass,gateway,httproute,grpcroute,tlsroute,service -A -o yaml\`
+  output and prints the routes hairpin-proxy would make, and the hosts it would skip, with why.`;
+
+/** The flags only plan has; every other one is run's, read and validated by loadConfig. */
+const OWN_FLAGS = { file: { type: 'string', short: 'f' }, output: { type: 'string', short: 'o', default: 'json' } } as const;
 
 export async function planCommand(argv: readonly string[], io: CommandIO): Promise<number> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      file: { type: 'string', short: 'f' },
-      'ingress-class': { type: 'string', multiple: true, default: [] },
-      output: { type: 'string', short: 'o', default: 'json' },
-      'target-service': { type: 'string', default: 'hairpin-proxy-haproxy' },
-      'target-namespace': { type: 'string', default: 'hairpin-proxy' },
-      'cluster-domain': { type: 'string', default: 'cluster.local' },
-    },
-  });
-  if (!values.file) throw new UsageError(`-f is required\n${PLAN_USAGE}`);
+  const { values, tokens } = parseArgs({ args: [...argv], options: OWN_FLAGS, strict: false, tokens: true });
+  const own = new Set(tokens.filter((t) => t.kind === 'option' && t.name in OWN_FLAGS).flatMap((t) => (t.kind === 'option' ? [t.index, ...(t.inlineValue === false ? [t.index + 1] : [])] : [])));
+  // The environment is not read: an offline plan says what these flags do, whatever the shell holds.
+  const config = loadConfig(argv.filter((_, index) => !own.has(index)), {});
+  if (typeof values.file !== 'string' || values.file === '') throw new UsageError(`-f is required\n${PLAN_USAGE}`);
   if (values.output !== 'json' && values.output !== 'table') throw new UsageError(`--output must be json or table, not ${JSON.stringify(values.output)}`);
   const text = values.file === '-' ? await io.stdin() : await readFile(values.file, 'utf8');
   const objects = kubernetesObjects(text);
+  const ofKind = <T>(...kinds: readonly string[]) => objects.filter((o) => kinds.includes(o.kind ?? '')) as T[];
   const plan = planRoutes(
     {
-      ingresses: objects.filter((o): o is IngressLike => o.kind === 'Ingress'),
-      ingressClasses: objects.filter((o): o is IngressClassLike => o.kind === 'IngressClass'),
+      ingresses: ofKind<IngressLike>('Ingress'),
+      ingressClasses: ofKind<IngressClassLike>('IngressClass'),
+      gateways: ofKind<GatewayLike>('Gateway'),
+      routes: ofKind<RouteLike>(...ROUTE_KINDS),
+      services: ofKind<ServiceLike>('Service'),
     },
-    {
-      ingressClasses: values['ingress-class'],
-      target: `${values['target-service']}.${values['target-namespace']}.svc.${values['cluster-domain']}`,
-      clusterDomain: values['cluster-domain'],
-    },
+    routePolicyOf(config),
   );
   io.stdout(values.output === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : table(plan));
   return 0;
@@ -55,8 +53,8 @@ export function kubernetesObjects(text: string): Array<{ kind?: string }> {
 
 function table(plan: RoutePlan): string {
   const rows = [
-    ['HOST', 'TARGET', 'SOURCES'],
-    ...plan.routes.map((route) => [route.host, route.target, route.sources.join(',')]),
+    ['HOST', 'UPSTREAM', 'PROXY', 'TARGET', 'SOURCES'],
+    ...plan.routes.map((route) => [route.host, route.upstream, route.proxy, route.target, route.sources.join(',')]),
   ];
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
   const lines = rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd());

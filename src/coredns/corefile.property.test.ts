@@ -13,7 +13,10 @@ const CLEAN = FIXTURES.filter((corefile) => removeHairpinRules(corefile) === cor
 const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,3}[a-z0-9])?$/);
 const exactHost = fc.tuple(label, fc.constantFrom(...PARENTS)).map(([first, parent]) => `${first}.${parent}`);
 const host = fc.oneof({ arbitrary: exactHost, weight: 4 }, { arbitrary: fc.constantFrom(...PARENTS).map((parent) => `*.${parent}`), weight: 1 });
-const routes = fc.uniqueArray(fc.record({ host, target: fc.constantFrom(...TARGETS) }), { selector: (route) => route.host, maxLength: 200, size: 'medium' });
+const route = fc
+  .record({ host, target: fc.constantFrom(...TARGETS), suffix: fc.boolean() })
+  .map(({ host, target, suffix }): Route => (host.startsWith('*.') && suffix ? { host, target, wildcard: 'suffix' } : { host, target }));
+const routes = fc.uniqueArray(route, { selector: (r) => r.host, maxLength: 200, size: 'medium' });
 // Names a query may ask for: route-like names, apexes, and names one label too deep.
 const probe = fc.oneof(exactHost, fc.constantFrom(...PARENTS), fc.tuple(label, exactHost).map(([first, rest]) => `${first}.${rest}`));
 
@@ -49,10 +52,21 @@ function resolverOf(corefile: string): (host: string) => string | undefined {
   return (query) => matchers.find((matcher) => matcher.matches(`${query.toLowerCase()}.`))?.target;
 }
 
-/** What Ingress semantics say a name resolves to: its exact route, else a wildcard one label up. */
+/**
+ * What Ingress and Gateway API say a name resolves to: its exact route, else an Ingress wildcard
+ * one label up, else the Gateway API (suffix) wildcard with the longest parent that ends the name.
+ */
 function expectedTarget(input: readonly Route[], name: string): string | undefined {
-  const byHost = new Map(input.map((route) => [route.host, route.target]));
-  return byHost.get(name) ?? byHost.get(name.replace(/^[^.]+/, '*'));
+  const byHost = new Map(input.map((r) => [r.host, r]));
+  const oneUp = byHost.get(name.replace(/^[^.]+/, '*'));
+  if (byHost.has(name)) return byHost.get(name)?.target;
+  if (oneUp && oneUp.wildcard !== 'suffix') return oneUp.target;
+  const labels = name.split('.');
+  for (let i = 1; i < labels.length; i++) {
+    const wildcard = byHost.get(`*.${labels.slice(i).join('.')}`);
+    if (wildcard?.wildcard === 'suffix') return wildcard.target;
+  }
+  return undefined;
 }
 
 describe('renderCorefile (properties)', () => {
@@ -93,7 +107,7 @@ describe('renderCorefile (properties)', () => {
     );
   });
 
-  it('sends every route host to its target and any other name nowhere, as Ingress would', () => {
+  it('sends every route host to its target and any other name nowhere, as Ingress and Gateway API would', () => {
     fc.assert(
       fc.property(routes, fc.array(probe, { maxLength: 50 }), (rs, probes) => {
         const resolve = resolverOf(renderCorefile(CLEAN[0] ?? '', rs));

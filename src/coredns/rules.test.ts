@@ -39,6 +39,19 @@ describe('rewriteRules', () => {
       [...routes(['a.example.com', 'b.example.com']), ...routes(['c.example.com'], OTHER)],
       [String.raw`rewrite stop name regex ^(a|b)\.example\.com\.$ ${T}. answer auto`, `rewrite stop name exact c.example.com ${OTHER}. answer auto`],
     ],
+    [
+      'a Gateway API wildcard: one or more labels, after the Ingress ones',
+      [{ host: '*.example.com', target: T, wildcard: 'suffix' }, ...routes(['*.example.org'])],
+      [String.raw`rewrite stop name regex ^[^.]+\.example\.org\.$ ${T}. answer auto`, String.raw`rewrite stop name regex ^.+\.example\.com\.$ ${T}. answer auto`],
+    ],
+    [
+      'suffix wildcards: the deepest parent first, so the most specific one matches',
+      [
+        { host: '*.example.com', target: T, wildcard: 'suffix' },
+        { host: '*.shop.example.com', target: OTHER, wildcard: 'suffix' },
+      ],
+      [String.raw`rewrite stop name regex ^.+\.shop\.example\.com\.$ ${OTHER}. answer auto`, String.raw`rewrite stop name regex ^.+\.example\.com\.$ ${T}. answer auto`],
+    ],
     ['duplicates are removed', routes(['a.example.com', 'a.example.com']), [`rewrite stop name exact a.example.com ${T}. answer auto`]],
     ['a single-label host is matched as a name in the root zone', routes(['intranet', 'wiki']), [String.raw`rewrite stop name regex ^(intranet|wiki)\.$ ${T}. answer auto`]],
   ])('%s', (_name, input, rules) => {

@@ -1,6 +1,8 @@
 export interface Route {
   readonly host: string;
   readonly target: string;
+  /** For `*.` hosts: Ingress semantics (exactly one label, the default) or Gateway API's (a suffix). */
+  readonly wildcard?: 'one-label' | 'suffix';
 }
 
 /**
@@ -17,7 +19,7 @@ const MAX_NAME_LENGTH = 253;
 interface Group {
   readonly parent: string;
   readonly target: string;
-  wildcard: boolean;
+  wildcard: false | 'one-label' | 'suffix';
   readonly labels: Set<string>;
 }
 
@@ -32,17 +34,19 @@ interface Group {
  * - CoreDNS matches the question name in its lower-cased, fully qualified form (request.Name()
  *   lower-cases it, since v0.9.9), so patterns end in `\.$` and need no `(?i)`: mixed-case
  *   queries already match, and the answer comes back lower-cased.
- * - A wildcard `*.example.com` matches exactly one more label (Ingress semantics), hence
- *   `[^.]+` and not `.+`. Exact hosts it already covers with the same target are folded into it.
- * - Exact rules come before wildcard rules so that, as in Ingress, an exact host routed elsewhere
- *   wins over a wildcard covering it.
+ * - An Ingress wildcard `*.example.com` matches exactly one more label, hence `[^.]+`; a Gateway
+ *   API wildcard matches one or more (`.+`), and wins where both name the same parent and target.
+ *   Exact hosts a wildcard already covers with the same target are folded into it.
+ * - Exact rules come before wildcard rules so that, as in Ingress and Gateway API, an exact host
+ *   routed elsewhere wins over a wildcard covering it; suffix wildcards come last, deepest parent
+ *   first, so the most specific one matches.
  * Output is sorted and de-duplicated: the same routes always give the same text, so an unchanged
  * set of routes never causes a ConfigMap write.
  */
 export function rewriteRules(routes: readonly Route[]): string[] {
   const groups = new Map<string, Group>();
   const targets = new Map<string, string>();
-  for (const { host, target } of routes) {
+  for (const { host, target, wildcard } of routes) {
     checkRoute(host, target);
     const known = targets.get(host);
     if (known !== undefined && known !== target) {
@@ -54,13 +58,18 @@ export function rewriteRules(routes: readonly Route[]): string[] {
     const key = `${target} ${parent}`;
     const group = groups.get(key) ?? { parent, target, wildcard: false, labels: new Set<string>() };
     groups.set(key, group);
-    if (label === '*') group.wildcard = true;
-    else group.labels.add(label);
+    if (label !== '*') group.labels.add(label);
+    else if (group.wildcard !== 'suffix') group.wildcard = wildcard ?? 'one-label';
   }
   const sorted = [...groups.values()].sort((a, b) => compare(a.parent, b.parent) || compare(a.target, b.target));
+  const depth = (group: Group) => group.parent.split('.').length;
   return [
     ...sorted.filter((group) => !group.wildcard).flatMap(exactRules),
-    ...sorted.filter((group) => group.wildcard).map((group) => rule('regex', `^[^.]+${suffixPattern(group.parent)}$`, group.target)),
+    ...sorted.filter((group) => group.wildcard === 'one-label').map((group) => rule('regex', `^[^.]+${suffixPattern(group.parent)}$`, group.target)),
+    ...sorted
+      .filter((group) => group.wildcard === 'suffix')
+      .sort((a, b) => depth(b) - depth(a))
+      .map((group) => rule('regex', `^.+${suffixPattern(group.parent)}$`, group.target)),
   ];
 }
 

@@ -1,14 +1,8 @@
-import type { IngressTarget, ServiceLike } from '../model/objects.js';
+import type { IngressTarget } from '../model/objects.js';
 
 export type ProxyProtocol = 'v1' | 'v2';
 
-/** Set on the ingress controller's Service to choose the PROXY protocol version for it. */
-export const PROXY_PROTOCOL_ANNOTATION = 'hairpin-proxy.io/proxy-protocol';
-
 export interface HaproxyPolicy {
-  /** Ports the hairpin HAProxy listens on; each forwards to the ingress Service port of that number. */
-  readonly ports: readonly number[];
-  readonly proxyProtocol: ProxyProtocol;
   /** With no ready endpoint, send traffic to the Service's ClusterIP rather than nowhere. */
   readonly clusterIpFallback: boolean;
   readonly timeouts: { readonly connectMs: number; readonly clientMs: number; readonly serverMs: number; readonly tunnelMs: number };
@@ -17,8 +11,6 @@ export interface HaproxyPolicy {
 }
 
 export const DEFAULT_HAPROXY_POLICY: HaproxyPolicy = {
-  ports: [80, 443],
-  proxyProtocol: 'v1',
   clusterIpFallback: false,
   timeouts: { connectMs: 5_000, clientMs: 60_000, serverMs: 60_000, tunnelMs: 3_600_000 },
   maxconn: 10_000,
@@ -51,42 +43,49 @@ export interface DesiredHaproxy {
   readonly warnings: readonly string[];
 }
 
+/** One upstream as HAProxy serves it: a frontend per port, each to the upstream's Service port of that number. */
+export interface UpstreamForwarding {
+  /** Its backends are named `hairpin_<name>_<port>`. */
+  readonly name: string;
+  readonly proxyProtocol: ProxyProtocol;
+  readonly ports: ReadonlyArray<{ readonly port: number; readonly listenPort: number }>;
+  readonly target: IngressTarget;
+}
+
 /** Every HAProxy object this controller owns is named with this prefix; it touches no other. */
 export const OWNED_PREFIX = 'hairpin_';
 
 /**
- * Pure: the hairpin HAProxy's frontends and backends for one ingress controller. Frontend port P
- * forwards, with the PROXY header, to the ready endpoints behind the Service port numbered P.
+ * Pure: the hairpin HAProxy's frontends and backends for every upstream. For each upstream, the
+ * frontend on its listen port forwards, with that upstream's PROXY header, to the ready endpoints
+ * behind its Service port of the same number. Sorted by frontend port: the same input always
+ * gives the same configuration.
  */
-export function desiredHaproxy(target: IngressTarget, policy: HaproxyPolicy): DesiredHaproxy {
+export function desiredHaproxy(upstreams: readonly UpstreamForwarding[], policy: HaproxyPolicy): DesiredHaproxy {
   const warnings: string[] = [];
-  const proxyProtocol = proxyProtocolOf(target.service, policy.proxyProtocol, warnings);
-  const frontends: DesiredFrontend[] = [];
-  const backends: DesiredBackend[] = [];
-  for (const port of [...new Set(policy.ports)].sort((a, b) => a - b)) {
-    const backend = `${OWNED_PREFIX}ingress_${port}`;
-    frontends.push({ name: `${OWNED_PREFIX}frontend_${port}`, port, backend });
-    backends.push({ name: backend, proxyProtocol, endpoints: endpointsFor(target, port, policy, warnings) });
+  const pairs: Array<{ frontend: DesiredFrontend; backend: DesiredBackend }> = [];
+  for (const upstream of upstreams) {
+    const warn = (warning: string) => warnings.push(upstreams.length > 1 ? `${upstream.name}: ${warning}` : warning);
+    for (const { port, listenPort } of upstream.ports) {
+      const backend = `${OWNED_PREFIX}${upstream.name}_${port}`;
+      pairs.push({
+        frontend: { name: `${OWNED_PREFIX}frontend_${listenPort}`, port: listenPort, backend },
+        backend: { name: backend, proxyProtocol: upstream.proxyProtocol, endpoints: endpointsFor(upstream.target, port, policy, warn) },
+      });
+    }
   }
-  return { frontends, backends, policy, warnings };
+  pairs.sort((a, b) => a.frontend.port - b.frontend.port);
+  return { frontends: pairs.map((p) => p.frontend), backends: pairs.map((p) => p.backend), policy, warnings };
 }
 
-function proxyProtocolOf(service: ServiceLike | undefined, fallback: ProxyProtocol, warnings: string[]): ProxyProtocol {
-  const value = service?.metadata?.annotations?.[PROXY_PROTOCOL_ANNOTATION];
-  if (value === undefined) return fallback;
-  if (value === 'v1' || value === 'v2') return value;
-  warnings.push(`annotation ${PROXY_PROTOCOL_ANNOTATION}=${JSON.stringify(value)} is not v1 or v2; using ${fallback}`);
-  return fallback;
-}
-
-function endpointsFor(target: IngressTarget, port: number, policy: HaproxyPolicy, warnings: string[]): Endpoint[] {
+function endpointsFor(target: IngressTarget, port: number, policy: HaproxyPolicy, warn: (warning: string) => void): Endpoint[] {
   const servicePort = target.service?.spec?.ports?.find((p) => p.port === port && (p.protocol ?? 'TCP') === 'TCP');
   if (!target.service) {
-    warnings.push(`port ${port}: the ingress controller Service does not exist`);
+    warn(`port ${port}: the upstream Service does not exist`);
     return [];
   }
   if (!servicePort) {
-    warnings.push(`port ${port}: the ingress controller Service has no TCP port ${port}`);
+    warn(`port ${port}: the upstream Service has no TCP port ${port}`);
     return [];
   }
   const name = servicePort.name ?? '';
@@ -102,10 +101,10 @@ function endpointsFor(target: IngressTarget, port: number, policy: HaproxyPolicy
   }
   const clusterIp = target.service.spec?.clusterIP;
   if (found.size === 0 && policy.clusterIpFallback && clusterIp && clusterIp !== 'None') {
-    warnings.push(`port ${port}: no ready endpoint; falling back to ClusterIP ${clusterIp}`);
+    warn(`port ${port}: no ready endpoint; falling back to ClusterIP ${clusterIp}`);
     return [{ address: clusterIp, port }];
   }
-  if (found.size === 0) warnings.push(`port ${port}: no ready endpoint`);
+  if (found.size === 0) warn(`port ${port}: no ready endpoint`);
   return [...found.values()].sort(compareEndpoints);
 }
 

@@ -10,7 +10,8 @@ const service = { metadata: { name: 'ingress-nginx-controller' }, spec: { ports:
 
 function desired(ips: string[], proxyProtocol: ProxyProtocol = 'v1'): DesiredHaproxy {
   const slice: EndpointSliceLike = { ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }], endpoints: ips.map((ip) => ({ addresses: [ip] })) };
-  return desiredHaproxy({ service, slices: [slice] }, { ...DEFAULT_HAPROXY_POLICY, proxyProtocol });
+  const ports = [80, 443].map((port) => ({ port, listenPort: port }));
+  return desiredHaproxy([{ name: 'ingress', proxyProtocol, ports, target: { service, slices: [slice] } }], DEFAULT_HAPROXY_POLICY);
 }
 
 function setup() {

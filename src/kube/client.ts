@@ -1,4 +1,4 @@
-import { CoordinationV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 
 /** An explicit kubeconfig file, else in-cluster credentials, else ~/.kube/config and $KUBECONFIG. */
 export function loadKubeConfig(path: string | undefined): KubeConfig {
@@ -13,6 +13,8 @@ export interface KubeApis {
   readonly networking: NetworkingV1Api;
   readonly discovery: DiscoveryV1Api;
   readonly coordination: CoordinationV1Api;
+  /** Gateway API objects, which have no typed client. */
+  readonly custom: CustomObjectsApi;
 }
 
 export function makeApis(kubeConfig: KubeConfig): KubeApis {
@@ -21,6 +23,7 @@ export function makeApis(kubeConfig: KubeConfig): KubeApis {
     networking: kubeConfig.makeApiClient(NetworkingV1Api),
     discovery: kubeConfig.makeApiClient(DiscoveryV1Api),
     coordination: kubeConfig.makeApiClient(CoordinationV1Api),
+    custom: kubeConfig.makeApiClient(CustomObjectsApi),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { KubeConfig, KubernetesObject, V1ConfigMap, V1EndpointSlice, V1Ingress, V1IngressClass, V1Service } from '@kubernetes/client-node';
 import type { IngressTarget, Snapshot } from '../model/objects.js';
 import type { KubeApis } from './client.js';
+import { GatewayApiWatches } from './gateway-api.js';
 import { ResilientInformer, type InformerOptions } from './informer.js';
 
 export interface NamespacedName {
@@ -10,25 +11,33 @@ export interface NamespacedName {
 
 export interface WatchTargets {
   readonly coredns: NamespacedName;
-  /** Present when the controller configures the hairpin HAProxy. */
+  /** The upstream Services: their PROXY annotation and load balancer ipMode matter to DNS and HAProxy. */
+  readonly upstreams: readonly NamespacedName[];
+  /** Present when the controller configures the hairpin HAProxy: the upstreams' endpoints and the replicas. */
   readonly haproxy?: {
-    readonly ingressController: NamespacedName;
     /** The hairpin HAProxy Service, whose pods are the Data Plane API replicas. */
     readonly hairpinService: NamespacedName;
   };
+  /** Present with --target: Gateway API routes are served, their CRDs looked for every recheckMs. */
+  readonly gatewayApi?: { readonly recheckMs: number };
 }
 
 /** What changed, so that only the keys depending on it are queued. */
 export type ChangeScope = 'coredns' | 'haproxy';
 
 export interface ClusterWatches {
-  readonly all: ReadonlyArray<ResilientInformer<KubernetesObject>>;
-  /** Calls listener with the scope of every change any informer sees. */
+  /** Every informer, those of Gateway API kinds found so far included. */
+  readonly all: () => ReadonlyArray<ResilientInformer<KubernetesObject>>;
+  /** Calls listener with the scope of every change any informer sees, and when a Gateway API kind appears. */
   readonly onChange: (listener: (scope: ChangeScope) => void) => void;
   readonly snapshot: () => Snapshot;
-  /** The ingress controller's Service and EndpointSlices (empty when HAProxy is not managed). */
-  readonly ingressTarget: () => IngressTarget;
+  /** An upstream's Service and EndpointSlices (no slices when HAProxy is not managed). */
+  readonly upstreamTarget: (upstream: NamespacedName) => IngressTarget;
   readonly hairpinSlices: () => readonly V1EndpointSlice[];
+  /** Looks for the Gateway API CRDs (before start), then keeps looking for missing ones until stop. */
+  readonly discoverGatewayApi: (signal?: AbortSignal) => Promise<void>;
+  readonly startRechecking: () => void;
+  readonly stopRechecking: () => void;
 }
 
 /**
@@ -59,52 +68,73 @@ export function watchCluster(kubeConfig: KubeConfig, apis: KubeApis, targets: Wa
     },
     options,
   );
-  const dnsInformers = [ingresses, ingressClasses, corednsConfigMap] as ReadonlyArray<ResilientInformer<KubernetesObject>>;
-  const snapshot = () => ({ ingresses: ingresses.list(), ingressClasses: ingressClasses.list() });
-  if (!targets.haproxy) {
-    return {
-      all: dnsInformers,
-      onChange: subscribe({ coredns: dnsInformers }),
-      snapshot,
-      ingressTarget: () => ({ service: undefined, slices: [] }),
-      hairpinSlices: () => [],
-    };
-  }
-
-  const { ingressController, hairpinService } = targets.haproxy;
-  const serviceSelector = byName(ingressController);
-  const ingressService = new ResilientInformer<V1Service>(
-    kubeConfig,
-    {
-      name: 'ingress-controller-service',
-      path: `/api/v1/namespaces/${ingressController.namespace}/services`,
-      list: (request) => apis.core.listNamespacedService({ namespace: ingressController.namespace, fieldSelector: serviceSelector }, request),
-      fieldSelector: serviceSelector,
-    },
-    options,
-  );
-  const ingressSlices = slicesOf(kubeConfig, apis, ingressController, 'ingress-controller-endpointslices', options);
-  const hairpinSlices = slicesOf(kubeConfig, apis, hairpinService, 'hairpin-endpointslices', options);
-  const proxyInformers = [ingressService, ingressSlices, hairpinSlices] as ReadonlyArray<ResilientInformer<KubernetesObject>>;
-  return {
-    all: [...dnsInformers, ...proxyInformers],
-    onChange: subscribe({ coredns: dnsInformers, haproxy: proxyInformers }),
-    snapshot,
-    ingressTarget: () => ({ service: ingressService.list()[0], slices: ingressSlices.list() }),
-    hairpinSlices: () => hairpinSlices.list(),
+  const upstreams = targets.upstreams.map((upstream) => ({
+    ref: upstream,
+    service: serviceNamed(kubeConfig, apis, upstream, options),
+    slices: targets.haproxy ? slicesOf(kubeConfig, apis, upstream, `upstream-endpointslices ${upstream.namespace}/${upstream.name}`, options) : undefined,
+  }));
+  const hairpinSlices = targets.haproxy ? slicesOf(kubeConfig, apis, targets.haproxy.hairpinService, 'hairpin-endpointslices', options) : undefined;
+  const listeners = new Set<(scope: ChangeScope) => void>();
+  const gatewayApi = targets.gatewayApi
+    ? new GatewayApiWatches(kubeConfig, apis, { ...options, recheckMs: targets.gatewayApi.recheckMs, onDiscovered: () => notify('coredns') })
+    : undefined;
+  const notify = (scope: ChangeScope) => {
+    for (const listener of listeners) listener(scope);
   };
-}
 
-function subscribe(byScope: Partial<Record<ChangeScope, ReadonlyArray<ResilientInformer<KubernetesObject>>>>) {
-  return (listener: (scope: ChangeScope) => void): void => {
-    for (const [scope, informers] of Object.entries(byScope) as Array<[ChangeScope, ReadonlyArray<ResilientInformer<KubernetesObject>>]>) {
-      for (const informer of informers) informer.onChange(() => listener(scope));
-    }
+  const services = upstreams.map((u) => u.service);
+  const byScope: ReadonlyArray<[ChangeScope, ReadonlyArray<ResilientInformer<KubernetesObject>>]> = [
+    ['coredns', [ingresses, ingressClasses, corednsConfigMap, ...services] as Array<ResilientInformer<KubernetesObject>>],
+    ['haproxy', (targets.haproxy ? [...services, ...upstreams.flatMap((u) => (u.slices ? [u.slices] : [])), ...(hairpinSlices ? [hairpinSlices] : [])] : []) as Array<ResilientInformer<KubernetesObject>>],
+  ];
+  for (const [scope, informers] of byScope) for (const informer of informers) informer.onChange(() => notify(scope));
+  gatewayApi?.onChange(() => notify('coredns'));
+  const fixed = [...new Set(byScope.flatMap(([, informers]) => informers))];
+
+  return {
+    all: () => [...fixed, ...(gatewayApi?.informers ?? [])],
+    onChange: (listener) => void listeners.add(listener),
+    snapshot: () => ({
+      ingresses: ingresses.list(),
+      ingressClasses: ingressClasses.list(),
+      gateways: gatewayApi?.gateways() ?? [],
+      routes: gatewayApi?.routes() ?? [],
+      services: services.flatMap((informer) => informer.list()),
+    }),
+    upstreamTarget: (ref) => {
+      const upstream = upstreams.find((u) => u.ref.namespace === ref.namespace && u.ref.name === ref.name);
+      return { service: upstream?.service.list()[0], slices: upstream?.slices?.list() ?? [] };
+    },
+    hairpinSlices: () => hairpinSlices?.list() ?? [],
+    discoverGatewayApi: async (signal) => {
+      try {
+        await gatewayApi?.discover(signal);
+      } catch (error) {
+        // Not fatal: the recheck looks again, and the other watches do not need it.
+        options.log.warn({ err: error }, 'could not look for the Gateway API CRDs; looking again later');
+      }
+    },
+    startRechecking: () => gatewayApi?.startRechecking(),
+    stopRechecking: () => gatewayApi?.stop(),
   };
 }
 
 function byName({ name }: NamespacedName): string {
   return `metadata.name=${name}`;
+}
+
+function serviceNamed(kubeConfig: KubeConfig, apis: KubeApis, service: NamespacedName, options: InformerOptions): ResilientInformer<V1Service> {
+  const fieldSelector = byName(service);
+  return new ResilientInformer<V1Service>(
+    kubeConfig,
+    {
+      name: `upstream-service ${service.namespace}/${service.name}`,
+      path: `/api/v1/namespaces/${service.namespace}/services`,
+      list: (request) => apis.core.listNamespacedService({ namespace: service.namespace, fieldSelector }, request),
+      fieldSelector,
+    },
+    options,
+  );
 }
 
 /** The EndpointSlices of one Service, by the label the EndpointSlice controller sets. */

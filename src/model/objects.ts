@@ -7,6 +7,7 @@ export interface ObjectMeta {
   readonly name?: string;
   readonly namespace?: string;
   readonly uid?: string;
+  readonly resourceVersion?: string;
   readonly annotations?: Readonly<Record<string, string>>;
 }
 
@@ -25,12 +26,57 @@ export interface IngressClassLike {
   readonly metadata?: ObjectMeta;
 }
 
-/** The fields of a Service the hairpin HAProxy is built from. */
+/** The fields of a Service the hairpin HAProxy is built from, and the load balancer's ipMode. */
 export interface ServiceLike {
-  readonly metadata?: ObjectMeta;
+  readonly kind?: string;
+  readonly metadata?: ObjectMeta & { readonly labels?: Readonly<Record<string, string>> };
   readonly spec?: {
+    readonly type?: string;
     readonly clusterIP?: string;
-    readonly ports?: ReadonlyArray<{ readonly name?: string; readonly port?: number; readonly protocol?: string }>;
+    readonly selector?: Readonly<Record<string, string>>;
+    readonly ports?: ReadonlyArray<{ readonly name?: string; readonly port?: number; readonly protocol?: string; readonly targetPort?: number | string }>;
+  };
+  readonly status?: {
+    readonly loadBalancer?: { readonly ingress?: ReadonlyArray<{ readonly ip?: string; readonly hostname?: string; readonly ipMode?: string }> };
+  };
+}
+
+export interface ListenerLike {
+  readonly name?: string;
+  readonly hostname?: string;
+  readonly port?: number;
+  readonly protocol?: string;
+  readonly allowedRoutes?: { readonly namespaces?: { readonly from?: string } };
+}
+
+export interface GatewayLike {
+  readonly kind?: string;
+  readonly metadata?: ObjectMeta;
+  readonly spec?: { readonly gatewayClassName?: string; readonly listeners?: readonly ListenerLike[] };
+}
+
+export interface ParentRefLike {
+  readonly group?: string;
+  readonly kind?: string;
+  readonly namespace?: string;
+  readonly name?: string;
+  readonly sectionName?: string;
+  readonly port?: number;
+}
+
+/** The Gateway API route kinds whose hostnames hairpin-proxy serves. */
+export type RouteKind = 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute';
+
+export interface RouteLike {
+  readonly kind?: string;
+  readonly apiVersion?: string;
+  readonly metadata?: ObjectMeta;
+  readonly spec?: { readonly hostnames?: readonly string[]; readonly parentRefs?: readonly ParentRefLike[] };
+  readonly status?: {
+    readonly parents?: ReadonlyArray<{
+      readonly parentRef?: ParentRefLike;
+      readonly conditions?: ReadonlyArray<{ readonly type?: string; readonly status?: string }>;
+    }>;
   };
 }
 
@@ -49,6 +95,12 @@ export interface EndpointSliceLike {
 export interface Snapshot {
   readonly ingresses: readonly IngressLike[];
   readonly ingressClasses: readonly IngressClassLike[];
+  /** Empty where the Gateway API CRDs are not installed (or routes are not served). */
+  readonly gateways?: readonly GatewayLike[];
+  /** HTTPRoutes, GRPCRoutes and TLSRoutes, each with its kind set. */
+  readonly routes?: readonly RouteLike[];
+  /** The upstream Services, for their load balancer's ipMode. */
+  readonly services?: readonly ServiceLike[];
 }
 
 /** The ingress controller's Service and its EndpointSlices: what the hairpin HAProxy forwards to. */

@@ -9,10 +9,18 @@ import { DEFAULT_HAPROXY_POLICY } from '../haproxy/desired.js';
 import type { Replica } from '../haproxy/replicas.js';
 import { HaproxySink } from '../haproxy/sink.js';
 import { FakeDataPlane } from '../testing/fake-dataplane.js';
+import type { RoutePolicy } from '../plan/routes.js';
 import { COREDNS_KEY, Controller } from './controller.js';
 
 const corefile = '.:53 {\n    errors\n    kubernetes cluster.local in-addr.arpa ip6.arpa\n    forward . /etc/resolv.conf\n}\n';
 const target = 'hairpin-proxy-haproxy.hairpin-proxy.svc.cluster.local';
+const policy: RoutePolicy = {
+  ingressClasses: [],
+  mode: { kind: 'single', upstream: { namespace: 'ingress-nginx', name: 'ingress-nginx-controller' }, proxyProtocol: 'v1' },
+  hairpin: { namespace: 'hairpin-proxy', service: 'hairpin-proxy-haproxy', clusterDomain: 'cluster.local', ports: [80] },
+  optIn: false,
+  rewriteWhenIpModeProxy: false,
+};
 
 function setup(initial: Snapshot, options: { dryRun?: boolean } = {}) {
   const store = new FakeConfigMapStore({ Corefile: corefile });
@@ -21,7 +29,7 @@ function setup(initial: Snapshot, options: { dryRun?: boolean } = {}) {
   let snapshot = initial;
   const controller = new Controller({
     snapshot: () => snapshot,
-    policy: { ingressClasses: [], target, clusterDomain: 'cluster.local' },
+    policy,
     coredns: new CorednsSink(store, 'Corefile'),
     events,
     log,
@@ -63,7 +71,7 @@ describe('Controller', () => {
     await controller.sync(COREDNS_KEY);
     expect(store.data?.Corefile).not.toContain('evil');
     expect(events.events).toContainEqual(expect.objectContaining({ object: 'Ingress/shop/bad', type: 'Warning', reason: 'InvalidHost' }));
-    expect(lines().some((line) => line.msg === 'skipping an invalid Ingress host' && line.level === 'warn')).toBe(true);
+    expect(lines().some((line) => line.msg === 'skipping an invalid host' && line.level === 'warn')).toBe(true);
   });
 
   it('tags every log line of a sync with the same sync id', async () => {
@@ -96,7 +104,7 @@ describe('Controller reports findings once', () => {
       setSnapshot({ ingresses: [twoBad, anIngress(`churn-${i}`, { hosts: [`c${i}.example.com`] })], ingressClasses: [] });
       await controller.sync(COREDNS_KEY);
     }
-    expect(messages(lines, 'skipping an invalid Ingress host').map((line) => line.host)).toEqual(['*.*.example.com', 'bad_host.example.com']);
+    expect(messages(lines, 'skipping an invalid host').map((line) => line.host)).toEqual(['*.*.example.com', 'bad_host.example.com']);
     const invalid = events.events.filter((event) => event.reason === 'InvalidHost');
     expect(invalid).toEqual([expect.objectContaining({ object: 'Ingress/shop/bad', type: 'Warning' })]);
     expect(invalid[0]?.message).toMatch(/2 hosts: "\*\.\*\.example\.com" .*; "bad_host.example.com"/);
@@ -109,7 +117,7 @@ describe('Controller reports findings once', () => {
     await controller.sync(COREDNS_KEY);
     setSnapshot({ ingresses: [anIngress('bad', { namespace: 'shop', hosts: ['bad_host.example.com', 'x_y.example.com'] })], ingressClasses: [] });
     await controller.sync(COREDNS_KEY);
-    expect(messages(lines, 'skipping an invalid Ingress host').map((line) => line.host)).toEqual(['*.*.example.com', 'bad_host.example.com', 'x_y.example.com']);
+    expect(messages(lines, 'skipping an invalid host').map((line) => line.host)).toEqual(['*.*.example.com', 'bad_host.example.com', 'x_y.example.com']);
     expect(events.events.filter((event) => event.reason === 'InvalidHost').map((event) => event.message)).toEqual([
       expect.stringContaining('2 hosts'),
       expect.stringContaining('host "bad_host.example.com"'),
@@ -173,13 +181,13 @@ describe('Controller with the hairpin HAProxy', () => {
     let ips = ['10.1.0.1'];
     const controller = new Controller({
       snapshot: () => ({ ingresses: [], ingressClasses: [] }),
-      policy: { ingressClasses: [], target, clusterDomain: 'cluster.local' },
+      policy,
       coredns: new CorednsSink(new FakeConfigMapStore({ Corefile: corefile }), 'Corefile'),
       events: new FakeEventRecorder(),
       log,
       dryRun: false,
       haproxy: {
-        policy: { ...DEFAULT_HAPROXY_POLICY, ports: [80] },
+        policy: DEFAULT_HAPROXY_POLICY,
         target: () => ({ service, slices: [slice(ips)] }),
         replicas: () => replicas,
         sinkFor: () => new HaproxySink(api),

@@ -2,6 +2,7 @@ import { isCancelled } from '../cancel.js';
 import { CorefileError, renderCorefile } from '../coredns/corefile.js';
 import type { CorednsSink, SinkOutcome } from '../coredns/sink.js';
 import { desiredHaproxy, type DesiredHaproxy, type HaproxyPolicy } from '../haproxy/desired.js';
+import type { HairpinServicesSink } from '../kube/hairpin-services.js';
 import type { Replica } from '../haproxy/replicas.js';
 import type { HaproxyOutcome, HaproxySink } from '../haproxy/sink.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -9,6 +10,7 @@ import { nextSyncId, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { IngressTarget, ObjectRef, Snapshot } from '../model/objects.js';
 import { planRoutes, type RoutePlan, type RoutePolicy } from '../plan/routes.js';
+import { resolveUpstreams, type NamespacedName, type Upstream } from '../plan/upstreams.js';
 import { levelFor, RepeatFilter } from '../repeats.js';
 import { SkippedHostReport } from './skipped-hosts.js';
 
@@ -19,6 +21,8 @@ export interface ControllerDeps {
   readonly snapshot: () => Snapshot;
   readonly policy: RoutePolicy;
   readonly coredns: CorednsSink;
+  /** With --target: the per-upstream hairpin Services, written before the Corefile names them. */
+  readonly hairpinServices?: HairpinServicesSink;
   readonly events: EventRecorder;
   readonly log: Logger;
   readonly metrics?: Metrics;
@@ -29,7 +33,8 @@ export interface ControllerDeps {
 /** The hairpin HAProxy side: one key per replica, each synced from the same desired config. */
 export interface HaproxyDeps {
   readonly policy: HaproxyPolicy;
-  readonly target: () => IngressTarget;
+  /** An upstream's Service and EndpointSlices, from the caches. */
+  readonly target: (upstream: NamespacedName) => IngressTarget;
   readonly replicas: () => readonly Replica[];
   /** One sink (and Data Plane API client) per replica, kept across syncs. */
   readonly sinkFor: (replica: Replica) => HaproxySink;
@@ -51,6 +56,8 @@ export class Controller {
   readonly #skipped: SkippedHostReport;
   /** Per replica key, the warnings about its desired config already logged. */
   readonly #haproxyWarnings = new Map<string, ReadonlySet<string>>();
+  /** Upstreams whose ipMode Proxy has been reported: once each, again only after it went away. */
+  #ipModeProxy: ReadonlySet<string> = new Set();
   #dnsSynced = false;
 
   constructor(private readonly deps: ControllerDeps) {
@@ -111,18 +118,42 @@ export class Controller {
     this.deps.metrics?.routes.set(plan.routes.length);
     this.deps.metrics?.skippedHosts.set(plan.skipped.length);
     this.#skipped.report(plan.skipped, log);
-    const routes = plan.routes.map(({ host, target }) => ({ host, target }));
-    const outcome = await this.deps.coredns.apply((corefile) => renderCorefile(corefile, routes), { log, dryRun: this.deps.dryRun, ...(signal ? { signal } : {}) });
+    this.#reportIpModeProxy(plan.upstreams, log);
+    const context = { log, dryRun: this.deps.dryRun, ...(signal ? { signal } : {}) };
+    if (this.deps.hairpinServices) {
+      const services = plan.upstreams.map((u) => ({ name: u.hairpinService, upstream: u.key, ports: u.ports }));
+      await this.deps.hairpinServices.apply(services, context);
+    }
+    const routes = plan.routes.map(({ host, target, wildcard }) => ({ host, target, ...(wildcard ? { wildcard } : {}) }));
+    const outcome = await this.deps.coredns.apply((corefile) => renderCorefile(corefile, routes), context);
     if (outcome.action === 'updated') {
       this.deps.metrics?.writes.inc({ target: 'coredns' });
-      this.deps.events.record(this.deps.coredns.object, 'Normal', 'CorefileUpdated', `hairpin-proxy routes ${plan.routes.length} hosts to ${this.deps.policy.target}`);
+      const targets = plan.upstreams.map((upstream) => upstream.target);
+      const to = targets.length === 1 ? (targets[0] ?? '') : `${targets.length} hairpin Services`;
+      this.deps.events.record(this.deps.coredns.object, 'Normal', 'CorefileUpdated', `hairpin-proxy routes ${plan.routes.length} hosts to ${to}`);
     }
     return { syncId, key: COREDNS_KEY, plan, outcome };
   }
 
+  /** KEP-1860: say once per upstream that its hosts need no hairpin, on its Service. */
+  #reportIpModeProxy(upstreams: readonly Upstream[], log: Logger): void {
+    if (this.deps.policy.rewriteWhenIpModeProxy) return;
+    const now = new Set(upstreams.filter((u) => u.ipModeProxy).map((u) => u.key));
+    for (const upstream of upstreams) {
+      if (!upstream.ipModeProxy || this.#ipModeProxy.has(upstream.key)) continue;
+      const message = `the load balancer of ${upstream.key} reports ipMode Proxy: in-cluster traffic already passes it, so hairpin-proxy does not rewrite its hosts (--rewrite-when-ipmode-proxy to rewrite anyway)`;
+      log.info({ upstream: upstream.key }, message);
+      this.deps.events.record({ kind: 'Service', apiVersion: 'v1', ...upstream.service }, 'Normal', 'IpModeProxy', message);
+    }
+    this.#ipModeProxy = now;
+  }
+
   async #syncHaproxy(syncId: string, key: string, replica: Replica | undefined, log: Logger, signal: AbortSignal | undefined): Promise<SyncResult> {
     const haproxy = this.deps.haproxy as HaproxyDeps;
-    const desired = desiredHaproxy(haproxy.target(), haproxy.policy);
+    const upstreams = resolveUpstreams(this.deps.policy.mode, this.deps.snapshot().services ?? [], this.deps.policy.hairpin);
+    const forwarding = upstreams.map((u) => ({ name: u.haproxyName, proxyProtocol: u.proxyProtocol, ports: u.ports, target: haproxy.target(u.service) }));
+    const built = desiredHaproxy(forwarding, haproxy.policy);
+    const desired = { ...built, warnings: [...upstreams.flatMap((u) => u.warnings.map((w) => `${u.key}: ${w}`)), ...built.warnings] };
     // The pod went away after its key was queued: nothing to configure, nothing to remember.
     if (!replica) {
       this.#failures.succeeded(key);
