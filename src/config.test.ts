@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       targets: [],
       optIn: false,
       rewriteWhenIpModeProxy: false,
+      gatewayApiRecheckMs: 60_000,
       ingressController: { namespace: 'ingress-nginx', name: 'ingress-nginx-controller' },
       proxyProtocol: 'v1',
       haproxyPorts: [80, 443],

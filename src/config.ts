@@ -11,6 +11,8 @@ export interface Config {
   readonly optIn: boolean;
   /** Rewrite hosts even where the upstream's load balancer reports ipMode Proxy (KEP-1860). */
   readonly rewriteWhenIpModeProxy: boolean;
+  /** With --target: how often Gateway API CRDs not served yet are looked for again. */
+  readonly gatewayApiRecheckMs: number;
   /** Without --target, the one upstream: the ingress controller Service, and the PROXY version it expects. */
   readonly ingressController: { readonly namespace: string; readonly name: string };
   readonly proxyProtocol: 'v1' | 'v2';
@@ -77,6 +79,7 @@ export const FLAGS: readonly Flag[] = [
   { name: 'target', kind: 'entries', default: '', help: 'KEY[,KEY…]=NAMESPACE/SERVICE[:v1|v2]: hosts of these IngressClasses, GatewayClasses or Gateways (gateway/NS/NAME) go to that upstream with that PROXY version (repeatable)' },
   { name: 'opt-in', kind: 'boolean', default: 'false', help: 'handle only Ingresses and routes annotated hairpin-proxy.io/enabled: "true" ("false" always opts out)' },
   { name: 'rewrite-when-ipmode-proxy', kind: 'boolean', default: 'false', help: 'rewrite hosts even when the upstream load balancer reports ipMode Proxy (in-cluster traffic then already passes the load balancer)' },
+  { name: 'gateway-api-recheck', kind: 'string', default: '1m', help: 'with --target, how often Gateway API CRDs that are not installed yet are looked for again (no restart needed)' },
   { name: 'target-service', kind: 'string', default: 'hairpin-proxy-haproxy', help: 'Service of the hairpin HAProxy that hosts resolve to' },
   { name: 'target-namespace', kind: 'string', default: 'hairpin-proxy', help: 'namespace of that Service' },
   { name: 'cluster-domain', kind: 'string', default: 'cluster.local', help: 'cluster DNS domain' },
@@ -141,6 +144,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     targets,
     optIn: raw.get('opt-in') === true,
     rewriteWhenIpModeProxy: raw.get('rewrite-when-ipmode-proxy') === true,
+    gatewayApiRecheckMs: parseDuration('gateway-api-recheck', text('gateway-api-recheck')),
     ingressController: Object.freeze({ namespace, name }),
     proxyProtocol,
     haproxyPorts: Object.freeze(haproxyPorts),

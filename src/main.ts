@@ -31,8 +31,6 @@ const SYNC_RETRY = { baseMs: 200, maxMs: 5_000, jitter: 0.2 };
 /** `--once` is run by Jobs and CI steps: an apiserver that cannot be listed must end it, not hang it. */
 const ONCE_CACHE_SYNC_TIMEOUT_MS = 30_000;
 const LEASE_NAME = 'hairpin-proxy';
-/** How often missing Gateway API CRDs are looked for again: installing them needs no restart. */
-const GATEWAY_API_RECHECK_MS = 60_000;
 
 /** Wiring only: config → clients → informers → controller → runner → servers. Returns the exit code. */
 export async function runController(config: Config, log: Logger, stop: AbortSignal): Promise<number> {
@@ -49,7 +47,7 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
       coredns: { namespace: config.corednsNamespace, name: config.corednsConfigMap },
       upstreams: policy.mode.kind === 'single' ? [policy.mode.upstream] : policy.mode.rules.map((rule) => rule.upstream),
       ...(config.haproxy ? { haproxy: { hairpinService } } : {}),
-      ...(policy.mode.kind === 'targets' ? { gatewayApi: { recheckMs: GATEWAY_API_RECHECK_MS } } : {}),
+      ...(policy.mode.kind === 'targets' ? { gatewayApi: { recheckMs: config.gatewayApiRecheckMs } } : {}),
     },
     { log, restartDelayMs: (attempt) => backoffDelay(attempt, INFORMER_RESTART, Math.random) },
   );

@@ -84,3 +84,78 @@ export async function installGatewayApiCrds(plane: ControlPlane, options: Gatewa
     }),
   );
 }
+
+export const GATEWAY_API = 'gateway.networking.k8s.io/v1';
+
+export interface GatewaySpec {
+  readonly namespace: string;
+  readonly name: string;
+  readonly className: string;
+  /** Listener hostnames; one HTTP listener per entry (undefined: no hostname). */
+  readonly hostnames?: ReadonlyArray<string | undefined>;
+}
+
+/** A Gateway with HTTP listeners on port 80 that accept routes from every namespace. */
+export function gateway(spec: GatewaySpec): object {
+  return {
+    apiVersion: GATEWAY_API,
+    kind: 'Gateway',
+    metadata: { name: spec.name, namespace: spec.namespace },
+    spec: {
+      gatewayClassName: spec.className,
+      listeners: (spec.hostnames ?? [undefined]).map((hostname, index) => ({
+        name: `http-${index}`,
+        protocol: 'HTTP',
+        port: 80,
+        ...(hostname ? { hostname } : {}),
+        allowedRoutes: { namespaces: { from: 'All' } },
+      })),
+    },
+  };
+}
+
+export interface HttpRouteSpec {
+  readonly namespace: string;
+  readonly name: string;
+  readonly gateway: { readonly namespace: string; readonly name: string };
+  readonly hostnames: readonly string[];
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+export function httpRoute(spec: HttpRouteSpec): object {
+  return {
+    apiVersion: GATEWAY_API,
+    kind: 'HTTPRoute',
+    metadata: { name: spec.name, namespace: spec.namespace, ...(spec.annotations ? { annotations: spec.annotations } : {}) },
+    spec: {
+      parentRefs: [{ name: spec.gateway.name, namespace: spec.gateway.namespace }],
+      hostnames: [...spec.hostnames],
+      rules: [{ backendRefs: [{ name: 'web', port: 80 }] }],
+    },
+  };
+}
+
+/**
+ * What a Gateway controller writes once it has taken a route: status.parents with Accepted. The
+ * list is atomic, so this replaces any other parent's entry (tests own every route they patch).
+ */
+export async function setRouteAccepted(plane: ControlPlane, route: { kind: string; namespace: string; name: string; gateway: { namespace: string; name: string } }, accepted: boolean): Promise<void> {
+  const status = {
+    parents: [
+      {
+        parentRef: { group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: route.gateway.namespace, name: route.gateway.name },
+        controllerName: 'example.com/e2e-gateway-controller',
+        conditions: [
+          {
+            type: 'Accepted',
+            status: accepted ? 'True' : 'False',
+            reason: accepted ? 'Accepted' : 'NotAllowedByListeners',
+            message: accepted ? 'accepted by the e2e' : 'refused by the e2e',
+            lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          },
+        ],
+      },
+    ],
+  };
+  await plane.kubectl(['patch', route.kind.toLowerCase(), route.name, '-n', route.namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+}
