@@ -110,7 +110,6 @@ describe('loadConfig', () => {
     [['--target', 'nginx=Bad_Ns/controller'], 'target'],
     [['--target', 'nginx=a/b', '--target', 'nginx=c/d'], 'target'],
     [['--target', 'nginx=a/b', '--target', 'traefik=a/b'], 'target'],
-    [['--target', 'nginx=a/b', '--no-manage-haproxy'], 'target'],
     [['--target', 'nginx=a/b', '--haproxy-ports', '1,2,3,4,5,6,7,8,9,10,11'], 'haproxy-ports'],
   ];
 

@@ -134,7 +134,6 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   const haproxyPorts = [...new Set((raw.get('haproxy-ports') as string[]).filter((p) => p !== '').map((p) => parsePort('haproxy-ports', p)))];
   if (haproxyPorts.length === 0) throw new ConfigError('haproxy-ports', 'needs at least one port');
   const targets = parseTargets((raw.get('target') as string[]).filter((t) => t !== ''));
-  if (targets.length > 0 && raw.get('manage-haproxy') !== true) throw new ConfigError('target', 'needs the managed hairpin HAProxy (not --no-manage-haproxy): every upstream gets its own frontends');
   if (targets.length > 0 && haproxyPorts.length > MAX_TARGET_PORTS) throw new ConfigError('haproxy-ports', `with --target, at most ${MAX_TARGET_PORTS} ports (each upstream has a block of ${MAX_TARGET_PORTS})`);
   const logLevel = text('log-level');
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('log-level', `${JSON.stringify(logLevel)} is not one of ${LOG_LEVELS.join(', ')}`);

@@ -1,6 +1,6 @@
 /**
  * The configuration of an HAProxy that does what a PROXY-protocol load balancer does: in TCP mode,
- * each listener forwards to a port of one backend with a PROXY v1 header (`send-proxy`). The
+ * each listener forwards to a port of one backend with a PROXY header (v1 `send-proxy` unless told). The
  * story's cloud load balancer, its static hairpin HAProxy and the kind e2e's load balancer use it.
  */
 export interface ForwardedPort {
@@ -15,6 +15,8 @@ export interface ForwarderOptions {
   readonly bindAddress: string;
   readonly backendAddress: string;
   readonly ports: readonly ForwardedPort[];
+  /** The PROXY protocol version of the header (default v1). */
+  readonly proxyProtocol?: 'v1' | 'v2';
   /** HAProxy's `log` target: stderr for a local process, stdout for a container. */
   readonly log?: 'stderr format short' | 'stdout format raw';
 }
@@ -24,7 +26,7 @@ export function proxyProtocolForwarderConfig(options: ForwarderOptions): string 
     ({ name, port, backendPort }) => `
 listen ${name}
     bind ${options.bindAddress}:${port}
-    server ingress ${options.backendAddress}:${backendPort} send-proxy`,
+    server ingress ${options.backendAddress}:${backendPort} ${options.proxyProtocol === 'v2' ? 'send-proxy-v2' : 'send-proxy'}`,
   );
   return `# ${options.comment}
 global

@@ -1,5 +1,7 @@
 /**
- * The demo's story as a test (e2e/story/story.ts): without hairpin-proxy cert-manager's
+ * The demo's story as a test (e2e/story/story.ts), once per source of the host: an Ingress served
+ * by ingress-nginx (PROXY v1), and an HTTPRoute served by a Gateway API implementation that
+ * expects PROXY v2 (`npm run demo -- --source gateway`). Without hairpin-proxy cert-manager's
  * self-check fails with EOF and no certificate is issued (the negative control); with it the
  * controller configures the empty hairpin HAProxy through its Data Plane API, the self-check
  * passes and pebble issues a certificate; uninstall restores the Corefile and nothing is left.
@@ -10,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { canUseNetns, cleanupAll, dataplaneTools, HAIRPIN_CLUSTER_IP, withLogs } from '../harness/index.js';
 import { runStory, type StoryResult } from '../story/story.js';
 import { ADDRESSES } from '../story/topology.js';
+import { storyUpstream, type StorySource } from '../story/upstream.js';
 
 const netns = await canUseNetns();
 if (!netns.ok) console.warn(`story integration test skipped: ${netns.reason}`);
@@ -22,13 +25,15 @@ if (netns.ok && !dataplane.ok) {
 const withDataplaneApi = dataplane.ok ? it : it.skip;
 const withoutDataplaneApi = dataplane.ok ? it.skip : it;
 
-let result: StoryResult;
-const narration: string[] = [];
-
-describeWithNetns('the hairpin story: cert-manager behind a PROXY-protocol load balancer', () => {
+describeWithNetns.each<StorySource>(['ingress', 'gateway'])('the hairpin story, host from %s: cert-manager behind a PROXY-protocol load balancer', (source) => {
+  const upstream = storyUpstream(source);
+  const header = upstream.proxyProtocol === 'v2' ? 'send-proxy-v2' : 'send-proxy';
+  let result: StoryResult;
+  const narration: string[] = [];
   beforeAll(
     withLogs(async () => {
       result = await runStory({
+        source,
         say: (line) => narration.push(line),
         passIntervalMs: 200,
         retryIntervalMs: 3_000,
@@ -55,7 +60,9 @@ describeWithNetns('the hairpin story: cert-manager behind a PROXY-protocol load 
   it('with hairpin-proxy: the Corefile routes the host, the pod resolves the hairpin Service, a certificate is issued', () => {
     const after = result.with_controller;
     expect(after.corefile_rule).toMatch(/^rewrite .*shop.*example\\?\.test.* answer auto$/);
-    expect(after.in_cluster_dns).toBe(HAIRPIN_CLUSTER_IP);
+    // The seeded hairpin Service without --target; the one the controller created for the upstream with it.
+    if (source === 'ingress') expect(after.in_cluster_dns).toBe(HAIRPIN_CLUSTER_IP);
+    else expect(after.in_cluster_dns).toMatch(/^10\.96\.\d+\.\d+$/);
     expect(after.in_cluster_request).toBe('HTTP 200');
     expect(after.self_check).toBe('passed');
     expect(after.self_check_passes).toBe(5);
@@ -69,7 +76,8 @@ describeWithNetns('the hairpin story: cert-manager behind a PROXY-protocol load 
     const after = result.with_controller;
     expect(after.haproxy_configured_by).toBe('dataplane-api');
     const nginx = ADDRESSES.ingressNginxPod;
-    expect(after.haproxy_routes).toBe(`:80 -> ${nginx}:80 send-proxy, :443 -> ${nginx}:443 send-proxy`);
+    const [http, https] = upstream.hairpin.ports.map((p) => p.listenPort);
+    expect(after.haproxy_routes).toBe(`:${http} -> ${nginx}:80 ${header}, :${https} -> ${nginx}:443 ${header}`);
     expect(after.haproxy_reloads).toBe(1);
     expect(after.seconds_to_haproxy).toBeLessThan(after.seconds_to_certificate);
     expect(narration.join('\n')).toMatch(/Hairpin HAProxy: started EMPTY/);
@@ -83,7 +91,7 @@ describeWithNetns('the hairpin story: cert-manager behind a PROXY-protocol load 
   });
 
   it('uninstall restores the Corefile byte for byte and nothing is left running', () => {
-    expect(result.cleanup).toEqual({ corefile_restored: true, dns_answers_load_balancer_again: true, namespaces_left: 0, processes_left: 0 });
+    expect(result.cleanup).toEqual({ corefile_restored: true, hairpin_services_left: 0, dns_answers_load_balancer_again: true, namespaces_left: 0, processes_left: 0 });
     expect(narration.join('\n')).toMatch(/Certificate ISSUED/);
   });
 });

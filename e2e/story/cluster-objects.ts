@@ -1,9 +1,10 @@
 /**
- * What the story's cluster holds besides seedCluster()'s objects: ingress-nginx's IngressClass,
- * its LoadBalancer Service with the load balancer's IP in its status, the EndpointSlice for the
- * ingress controller pod, and the application's Ingress for the test host.
+ * What the story's cluster holds besides seedCluster()'s objects: the upstream's LoadBalancer
+ * Service with the load balancer's IP in its status and the EndpointSlice for its pod, and what
+ * asks for the test host: ingress-nginx's IngressClass and the application's Ingress, or (source
+ * gateway) the Gateway API CRDs, a GatewayClass, a Gateway and an HTTPRoute it accepted.
  */
-import { ingress, readCorefile, writeCorefile, type ControlPlane } from '../harness/index.js';
+import { gateway, httpRoute, ingress, installGatewayApiCrds, readCorefile, setRouteAccepted, writeCorefile, type ControlPlane } from '../harness/index.js';
 import { INGRESS_HTTP_PORT, INGRESS_HTTPS_PORT } from './ingress-nginx.js';
 
 export const INGRESS_NAMESPACE = 'ingress-nginx';
@@ -23,27 +24,28 @@ export const INGRESS_SERVICE_PORTS = [
 
 export interface ClusterObjectsOptions {
   readonly host: string;
+  readonly source: 'ingress' | 'gateway';
+  /** The upstream's LoadBalancer Service. */
+  readonly service: { readonly namespace: string; readonly name: string };
   readonly loadBalancerIp: string;
   readonly ingressControllerPodIp: string;
 }
 
+export const GATEWAY_CLASS = 'eg';
+export const GATEWAY = { namespace: 'infra', name: 'public' } as const;
+
 export async function applyClusterObjects(plane: ControlPlane, options: ClusterObjectsOptions): Promise<void> {
+  const { service } = options;
   await plane.apply([
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: INGRESS_NAMESPACE } },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: service.namespace } },
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: APP_NAMESPACE } },
-    {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'IngressClass',
-      metadata: { name: INGRESS_CLASS },
-      spec: { controller: 'k8s.io/ingress-nginx' },
-    },
     {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name: INGRESS_SERVICE, namespace: INGRESS_NAMESPACE },
+      metadata: service,
       spec: {
         type: 'LoadBalancer',
-        selector: { 'app.kubernetes.io/name': 'ingress-nginx' },
+        selector: { 'app.kubernetes.io/name': service.name },
         ports: INGRESS_SERVICE_PORTS.map((p) => ({ ...p, targetPort: p.port })),
       },
     },
@@ -52,22 +54,38 @@ export async function applyClusterObjects(plane: ControlPlane, options: ClusterO
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
       metadata: {
-        name: `${INGRESS_SERVICE}-story`,
-        namespace: INGRESS_NAMESPACE,
-        labels: { 'kubernetes.io/service-name': INGRESS_SERVICE, 'endpointslice.kubernetes.io/managed-by': 'e2e' },
+        name: `${service.name}-story`,
+        namespace: service.namespace,
+        labels: { 'kubernetes.io/service-name': service.name, 'endpointslice.kubernetes.io/managed-by': 'e2e' },
       },
       addressType: 'IPv4',
       endpoints: [{ addresses: [options.ingressControllerPodIp], conditions: { ready: true } }],
       ports: INGRESS_SERVICE_PORTS,
     },
-    ingress({ name: 'shop', namespace: APP_NAMESPACE, hosts: [options.host], tlsHosts: [options.host], ingressClassName: INGRESS_CLASS }),
   ]);
   // What the cloud controller manager writes once the load balancer exists. ipMode VIP (the
   // default) is what makes kube-proxy short-circuit the address; ipMode Proxy would not.
   await plane.kubectl([
-    'patch', 'service', INGRESS_SERVICE, '-n', INGRESS_NAMESPACE, '--subresource=status', '--type=merge',
+    'patch', 'service', service.name, '-n', service.namespace, '--subresource=status', '--type=merge',
     '-p', JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: options.loadBalancerIp, ipMode: 'VIP' }] } } }),
   ]);
+  if (options.source === 'ingress') {
+    await plane.apply([
+      { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: INGRESS_CLASS }, spec: { controller: 'k8s.io/ingress-nginx' } },
+      ingress({ name: 'shop', namespace: APP_NAMESPACE, hosts: [options.host], tlsHosts: [options.host], ingressClassName: INGRESS_CLASS }),
+    ]);
+    return;
+  }
+  await installGatewayApiCrds(plane, { channel: 'standard', kinds: ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute'] });
+  const route = { kind: 'HTTPRoute', namespace: APP_NAMESPACE, name: 'shop', gateway: GATEWAY };
+  await plane.apply([
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: GATEWAY.namespace } },
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: GATEWAY_CLASS }, spec: { controllerName: 'example.com/story-gateway-controller' } },
+    gateway({ ...GATEWAY, className: GATEWAY_CLASS }),
+    httpRoute({ ...route, hostnames: [options.host] }),
+  ]);
+  // What the Gateway API implementation writes once it has taken the route.
+  await setRouteAccepted(plane, route, true);
 }
 
 /**

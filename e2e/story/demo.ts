@@ -6,8 +6,9 @@
 import { attachLogTails, canUseNetns, cleanupAll } from '../harness/index.js';
 import { CERT_MANAGER_SELF_CHECK } from './self-check.js';
 import { runStory, type StoryOptions, type StoryResult } from './story.js';
+import type { StorySource } from './upstream.js';
 
-const USAGE = 'usage: npm run demo [-- --json]';
+const USAGE = 'usage: npm run demo [-- [--source ingress|gateway] [--json]]';
 
 const started = Date.now();
 const say = (line: string): void => {
@@ -15,7 +16,7 @@ const say = (line: string): void => {
 };
 
 /** Faster than cert-manager where waiting proves nothing; the count of passes stays 5. */
-const DEMO_TIMINGS: Omit<StoryOptions, 'say'> = {
+const DEMO_TIMINGS: Omit<StoryOptions, 'say' | 'source'> = {
   passIntervalMs: 500,
   retryIntervalMs: 5_000,
   withoutControllerGiveUpMs: 15_000,
@@ -29,7 +30,7 @@ function summary(result: StoryResult): string {
     // cert-manager's message ends with the cause: "…: EOF".
     `Without hairpin-proxy: self-check ${before.self_check} (${before.self_check_error?.split(': ').at(-1) ?? 'no error'}), certificate ${before.certificate}.`,
     `With hairpin-proxy: hairpin HAProxy ${haproxySummary(after)}; self-check ${after.self_check}, certificate ${after.certificate} ${after.seconds_to_certificate}s after the controller started.`,
-    `Uninstall: Corefile ${result.cleanup.corefile_restored ? 'restored byte for byte' : 'NOT restored'}; ` +
+    `Uninstall: Corefile ${result.cleanup.corefile_restored ? 'restored byte for byte' : 'NOT restored'}; ${result.cleanup.hairpin_services_left} hairpin Services, ` +
       `${result.cleanup.processes_left} processes and ${result.cleanup.namespaces_left} namespaces left. Total ${result.total_seconds}s.`,
   ].join('\n');
 }
@@ -55,10 +56,20 @@ function stopOnSignals(): void {
   }
 }
 
+/** `--source gateway`: the host comes from an HTTPRoute and its upstream expects PROXY v2. */
+function parseArgs(argv: readonly string[]): { json: boolean; source: StorySource } | undefined {
+  const args = [...argv];
+  const json = args.includes('--json');
+  const at = args.indexOf('--source');
+  const source = at === -1 ? 'ingress' : args[at + 1];
+  const known = args.filter((arg, index) => arg !== '--json' && index !== at && index !== at + 1);
+  return known.length === 0 && (source === 'ingress' || source === 'gateway') ? { json, source } : undefined;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
-  const unknown = argv.filter((arg) => arg !== '--json');
-  if (unknown.length > 0) {
-    process.stderr.write(`unknown argument ${unknown.join(' ')}\n${USAGE}\n`);
+  const args = parseArgs(argv);
+  if (!args) {
+    process.stderr.write(`unknown arguments ${argv.join(' ')}\n${USAGE}\n`);
     return 2;
   }
   const netns = await canUseNetns();
@@ -73,9 +84,9 @@ async function main(argv: readonly string[]): Promise<number> {
       `${DEMO_TIMINGS.retryIntervalMs / 1000} s (cert-manager: ~10 s).`,
   );
   try {
-    const result = await runStory({ say, ...DEMO_TIMINGS });
+    const result = await runStory({ say, source: args.source, ...DEMO_TIMINGS });
     process.stdout.write(`\n${summary(result)}\n`);
-    if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(result)}\n`);
+    if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
   } catch (error) {
     if (interrupted) return 1; // the signal handler is tearing down and will exit

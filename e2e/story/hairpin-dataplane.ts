@@ -103,11 +103,9 @@ function proxyHeaderOf(server: { 'send-proxy'?: string; 'send-proxy-v2'?: string
   return server['send-proxy'] === 'enabled' ? 'send-proxy' : 'no PROXY header';
 }
 
-/** Every port forwards, with a PROXY header, to a serving server at the ingress controller's address. */
-export function forwardsTo(routes: readonly HairpinRoute[], ports: readonly number[], address: string): boolean {
-  return ports.every((port) =>
-    routes.some((route) => route.port === port && route.servers.some((s) => s.address === address && s.serving && s.proxyHeader !== 'no PROXY header')),
-  );
+/** Every port forwards, with this PROXY header, to a serving server at the upstream's address. */
+export function forwardsTo(routes: readonly HairpinRoute[], ports: readonly number[], address: string, header: ProxyHeader): boolean {
+  return ports.every((port) => routes.some((route) => route.port === port && route.servers.some((s) => s.address === address && s.serving && s.proxyHeader === header)));
 }
 
 /** ":80 -> 10.244.0.20:80 send-proxy, :443 -> 10.244.0.20:443 send-proxy" */

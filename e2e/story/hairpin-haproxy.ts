@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { dataplaneTools, proxyProtocolForwarderConfig, startProcess, toolPath, type ManagedProcess, type Netns } from '../harness/index.js';
 import { startManagedHairpinHaproxy, type HairpinRoute, type ManagedHairpinHaproxy } from './hairpin-dataplane.js';
 import { ingressPorts, type Backend } from './load-balancer.js';
+import type { StoryUpstream } from './upstream.js';
 import { waitForTcp } from './wait.js';
 
 export interface HairpinHaproxyOptions {
@@ -22,6 +23,8 @@ export interface HairpinHaproxyOptions {
   /** The pod address it listens on (the Service's endpoint). */
   readonly address: string;
   readonly ingressController: Backend;
+  /** The frontends the static configuration has: the upstream's ports and its PROXY version. */
+  readonly upstream: StoryUpstream;
 }
 
 export interface StaticHairpinHaproxy {
@@ -46,12 +49,15 @@ function oneLine(text: string, max = 300): string {
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
-export function hairpinHaproxyConfig(options: { address: string; ingressController: Backend }): string {
+/** What the controller would configure: each of the upstream's frontend ports to its Service port. */
+export function hairpinHaproxyConfig(options: { address: string; ingressController: Backend; upstream: StoryUpstream }): string {
+  const backendPorts = new Map(ingressPorts(options.ingressController).map((p) => [p.port, p.backendPort]));
   return proxyProtocolForwarderConfig({
     comment: "hairpin-proxy's HAProxy: in-cluster clients in, PROXY header added, ingress controller out.",
     bindAddress: options.address,
     backendAddress: options.ingressController.address,
-    ports: ingressPorts(options.ingressController),
+    ports: options.upstream.hairpin.ports.map(({ port, listenPort }) => ({ name: `port_${port}`, port: listenPort, backendPort: backendPorts.get(port) ?? port })),
+    proxyProtocol: options.upstream.proxyProtocol,
   });
 }
 
@@ -65,11 +71,14 @@ async function startStaticHairpinHaproxy(options: HairpinHaproxyOptions, reason:
     logDir: options.tmpDir,
     netns: options.netns.name,
   });
-  await waitForTcp({ netns: options.netns.name, address: options.address, port: 80 }, 'the hairpin HAProxy');
+  const { ports } = options.upstream.hairpin;
+  const { proxyProtocol } = options.upstream;
+  await waitForTcp({ netns: options.netns.name, address: options.address, port: ports[0]?.listenPort ?? 80 }, 'the hairpin HAProxy');
   const { address, httpPort, httpsPort } = options.ingressController;
-  const route = (port: number, serverPort: number): HairpinRoute => ({
-    port,
-    servers: [{ address, port: serverPort, proxyHeader: 'send-proxy', serving: true }],
-  });
-  return { kind: 'static', reason, process: haproxy, routes: [route(80, httpPort), route(443, httpsPort)] };
+  const serverPorts = new Map([[80, httpPort], [443, httpsPort]]);
+  const routes = ports.map(({ port, listenPort }): HairpinRoute => ({
+    port: listenPort,
+    servers: [{ address, port: serverPorts.get(port) ?? port, proxyHeader: proxyProtocol === 'v2' ? 'send-proxy-v2' : 'send-proxy', serving: true }],
+  }));
+  return { kind: 'static', reason, process: haproxy, routes };
 }

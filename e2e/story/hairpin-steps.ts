@@ -5,12 +5,13 @@
  * logs. Both kinds of hairpin HAProxy (hairpin-haproxy.ts) are told, each as what it is.
  */
 import { waitFor } from '../harness/index.js';
-import { INGRESS_NAMESPACE, INGRESS_SERVICE, INGRESS_SERVICE_PORTS } from './cluster-objects.js';
+import { INGRESS_SERVICE_PORTS } from './cluster-objects.js';
 import { describeRoutes, forwardsTo, readRoutes, type HairpinRoute } from './hairpin-dataplane.js';
 import type { HairpinHaproxy } from './hairpin-haproxy.js';
 import { StoryError } from './story-error.js';
+import type { StoryUpstream } from './upstream.js';
 
-/** The ports HAProxy must listen on: the ingress Service's (see INGRESS_SERVICE_PORTS). */
+/** The upstream Service's ports (see INGRESS_SERVICE_PORTS): the controller's --haproxy-ports. */
 export const HAIRPIN_PORTS: readonly number[] = INGRESS_SERVICE_PORTS.map((p) => p.port);
 
 /** Says what the hairpin HAProxy is before the controller runs; a managed one must be empty. */
@@ -38,21 +39,19 @@ export interface ControllerHaproxyFlags {
   readonly shown: string;
 }
 
-export function controllerHaproxyFlags(hairpin: HairpinHaproxy): ControllerHaproxyFlags {
-  if (hairpin.kind === 'static') return { dataplaneUrls: [], args: [], shown: '--no-manage-haproxy' };
-  const url = hairpin.dataplane.url;
-  // --ingress-controller is the default, spelled out to tie it to cluster-objects.ts; v1 is what
-  // the cloud load balancer sends, so nginx sees the same header from both paths.
-  // The API password comes from startController's environment (HAIRPIN_DATAPLANE_PASSWORD).
+/** The upstream's own flags, then how the controller reaches the hairpin HAProxy. */
+export function controllerFlags(hairpin: HairpinHaproxy, upstream: StoryUpstream): ControllerHaproxyFlags {
   // --haproxy-ports once per port: on the command line a list flag does not split on commas.
-  const args = [
-    '--ingress-controller',
-    `${INGRESS_NAMESPACE}/${INGRESS_SERVICE}`,
-    ...HAIRPIN_PORTS.flatMap((port) => ['--haproxy-ports', String(port)]),
-    '--proxy-protocol',
-    'v1',
-  ];
-  return { dataplaneUrls: [url], args, shown: ['--dataplane-url', url, ...args].join(' ') };
+  const ports = HAIRPIN_PORTS.flatMap((port) => ['--haproxy-ports', String(port)]);
+  // Without --target: --ingress-controller is the default, spelled out to tie it to
+  // cluster-objects.ts; the PROXY version is what the cloud load balancer sends, so nginx sees
+  // the same header from both paths. With --target, the target says both.
+  const single = upstream.source === 'ingress' ? ['--ingress-controller', `${upstream.service.namespace}/${upstream.service.name}`, '--proxy-protocol', upstream.proxyProtocol] : [];
+  const args = [...upstream.controllerArgs, ...single, ...ports];
+  if (hairpin.kind === 'static') return { dataplaneUrls: [], args, shown: [...args, '--no-manage-haproxy'].join(' ') };
+  // The API password comes from startController's environment (HAIRPIN_DATAPLANE_PASSWORD).
+  const url = hairpin.dataplane.url;
+  return { dataplaneUrls: [url], args, shown: [...args, '--dataplane-url', url].join(' ') };
 }
 
 /** with_controller's HAProxy fields. */
@@ -70,6 +69,8 @@ export interface HairpinOutcome {
 export interface AwaitOptions {
   /** Where the controller must send traffic: the ingress-nginx pod. */
   readonly ingressAddress: string;
+  /** The frontend ports that must forward there, with the upstream's PROXY header. */
+  readonly upstream: StoryUpstream;
   /** Date.now() when the controller was started. */
   readonly controllerStartedAt: number;
   readonly timeoutMs: number;
@@ -88,17 +89,19 @@ export async function awaitHairpinConfigured(hairpin: HairpinHaproxy, options: A
     return { haproxy_configured_by: `static config (${hairpin.reason})`, seconds_to_haproxy: null, haproxy_routes: describeRoutes(hairpin.routes), haproxy_reloads: null };
   }
   const api = hairpin.dataplane.client();
+  const ports = options.upstream.hairpin.ports.map((p) => p.listenPort);
+  const header = options.upstream.proxyProtocol === 'v2' ? 'send-proxy-v2' : 'send-proxy';
   const routes = await waitFor(
     async (): Promise<HairpinRoute[]> => {
       const seen = await readRoutes(api);
       // Thrown, not returned: waitFor's timeout message then says what HAProxy did forward.
-      if (!forwardsTo(seen, HAIRPIN_PORTS, options.ingressAddress)) throw new Error(`HAProxy forwards ${describeRoutes(seen)}`);
+      if (!forwardsTo(seen, ports, options.ingressAddress, header)) throw new Error(`HAProxy forwards ${describeRoutes(seen)}`);
       return seen;
     },
     {
       timeoutMs: options.timeoutMs,
       intervalMs: 100,
-      what: `the hairpin HAProxy to forward ${HAIRPIN_PORTS.map((p) => `:${p}`).join(', ')} to ingress-nginx ${options.ingressAddress} with a PROXY header (read from its Data Plane API)`,
+      what: `the hairpin HAProxy to forward ${ports.map((p) => `:${p}`).join(', ')} to ${options.ingressAddress} with ${header} (read from its Data Plane API)`,
     },
   );
   const seconds = Math.round((Date.now() - options.controllerStartedAt) / 100) / 10;

@@ -22,19 +22,32 @@ export function ingressPorts(backend: Backend): ForwardedPort[] {
   ];
 }
 
-export async function startLoadBalancer(options: { netns: Netns; tmpDir: string; address: string; backend: Backend }): Promise<ManagedProcess> {
-  const config = join(options.tmpDir, 'load-balancer.cfg');
+export interface LoadBalancerOptions {
+  readonly netns: Netns;
+  readonly tmpDir: string;
+  readonly address: string;
+  readonly backend: Backend;
+  /** What the upstream expects (default v1). */
+  readonly proxyProtocol?: 'v1' | 'v2';
+  /** For the process and config names when there are several (default load-balancer). */
+  readonly name?: string;
+}
+
+export async function startLoadBalancer(options: LoadBalancerOptions): Promise<ManagedProcess> {
+  const name = options.name ?? 'load-balancer';
+  const config = join(options.tmpDir, `${name}.cfg`);
   writeFileSync(
     config,
     proxyProtocolForwarderConfig({
-      comment: 'The cloud load balancer: proxy protocol on.',
+      comment: `The cloud load balancer: proxy protocol ${options.proxyProtocol ?? 'v1'} on.`,
       bindAddress: options.address,
       backendAddress: options.backend.address,
       ports: ingressPorts(options.backend),
+      ...(options.proxyProtocol ? { proxyProtocol: options.proxyProtocol } : {}),
     }),
   );
   const haproxy = startProcess({
-    name: 'load-balancer',
+    name,
     command: await toolPath('haproxy'),
     args: ['-db', '-f', config],
     logDir: options.tmpDir,

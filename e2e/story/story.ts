@@ -19,7 +19,6 @@ import {
   CONTROLLER_NAMESPACE,
   freePorts,
   HAIRPIN_CLUSTER_IP,
-  HAIRPIN_SERVICE,
   makeTmpDir,
   markerBlock,
   readCorefile,
@@ -34,9 +33,9 @@ import {
   type ControllerProcess,
 } from '../harness/index.js';
 import { AcmeOrder, addPublicARecord, PEBBLE_PORTS, startPebble, type Pebble } from './acme.js';
-import { applyClusterObjects, INGRESS_CLASS, INGRESS_NAMESPACE, INGRESS_SERVICE, setUpstreamResolver } from './cluster-objects.js';
+import { applyClusterObjects, setUpstreamResolver } from './cluster-objects.js';
 import { startHairpinHaproxy, type HairpinHaproxy } from './hairpin-haproxy.js';
-import { awaitHairpinConfigured, controllerHaproxyFlags, HAIRPIN_PORTS, introduceHairpin, type HairpinOutcome } from './hairpin-steps.js';
+import { awaitHairpinConfigured, controllerFlags, introduceHairpin, type HairpinOutcome } from './hairpin-steps.js';
 import { describeHttp, httpGet } from './http-get.js';
 import { startIngressNginx, type IngressNginx } from './ingress-nginx.js';
 import { startLoadBalancer } from './load-balancer.js';
@@ -44,11 +43,14 @@ import { startRelay, type Wire } from './relay.js';
 import { runOk } from './run.js';
 import { CERT_MANAGER_SELF_CHECK, challengeUrl, runSelfCheck, type SelfCheckRequest, type SelfCheckResult } from './self-check.js';
 import { StoryError } from './story-error.js';
-import { addKubeProxyRules, addLocalAddress, ADDRESSES, createTopology, writePodResolvConf, type Topology } from './topology.js';
+import { addKubeProxyRules, addLocalAddress, ADDRESSES, createTopology, writePodResolvConf, type PortForward, type Topology } from './topology.js';
+import { hairpinClusterIp, storyUpstream, type StorySource, type StoryUpstream } from './upstream.js';
 
 export const TEST_HOST = 'shop.example.test';
 
 export interface StoryOptions {
+  /** What asks for the host: an Ingress (ingress-nginx, PROXY v1) or an HTTPRoute (a Gateway API implementation, PROXY v2). */
+  readonly source: StorySource;
   /** One plain-words line per step; the caller adds the timing. */
   readonly say: (line: string) => void;
   /** Between the self-check's consecutive passes (cert-manager: 2 s). */
@@ -62,6 +64,7 @@ export interface StoryOptions {
 }
 
 export interface StoryResult {
+  readonly source: StorySource;
   readonly without_controller: {
     readonly external_request: string;
     readonly in_cluster_dns: string;
@@ -89,6 +92,8 @@ export interface StoryResult {
   };
   readonly cleanup: {
     readonly corefile_restored: boolean;
+    /** Per-upstream hairpin Services (--target) still there after `hairpin-proxy uninstall`. */
+    readonly hairpin_services_left: number;
     readonly dns_answers_load_balancer_again: boolean;
     readonly namespaces_left: number;
     readonly processes_left: number;
@@ -97,6 +102,7 @@ export interface StoryResult {
 }
 
 interface Stage {
+  readonly upstream: StoryUpstream;
   readonly plane: ControlPlane;
   readonly topology: Topology;
   readonly nginx: IngressNginx;
@@ -113,11 +119,12 @@ const seconds = (ms: number) => Math.round(ms / 100) / 10;
 export async function runStory(options: StoryOptions): Promise<StoryResult> {
   const { say } = options;
   const started = Date.now();
-  const stage = await setUp(say);
+  const stage = await setUp(storyUpstream(options.source), say);
   const withoutController = await withoutHairpinProxy(stage, options);
   const withController = await withHairpinProxy(stage, withoutController.order, options);
   const cleanup = await uninstallAndTearDown(stage, withController.controller, say);
   return {
+    source: options.source,
     without_controller: withoutController.result,
     with_controller: withController.result,
     cleanup,
@@ -125,9 +132,10 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
   };
 }
 
-async function setUp(say: StoryOptions['say']): Promise<Stage> {
+async function setUp(upstream: StoryUpstream, say: StoryOptions['say']): Promise<Stage> {
   const tmpDir = makeTmpDir('story');
-  say('Setting up: kube-apiserver + etcd, network namespaces (node, hairpin, pod, internet), CoreDNS, ingress-nginx, load balancer, hairpin HAProxy, pebble');
+  say(`The host ${TEST_HOST} comes from ${upstream.described}`);
+  say('Setting up: kube-apiserver + etcd, network namespaces (node, hairpin, pod, internet), CoreDNS, the upstream (nginx with proxy_protocol), load balancer, hairpin HAProxy, pebble');
   const [relayPorts, topology] = await Promise.all([freePorts(4), createTopology()]);
   const [acmePort, acmeManagementPort, dnsManagementPort, publicDnsPort] = relayPorts as [number, number, number, number];
 
@@ -136,17 +144,17 @@ async function setUp(say: StoryOptions['say']): Promise<Stage> {
     const plane = await startControlPlane({ tmpDir });
     await seedCluster(plane);
     const corefileBefore = await setUpstreamResolver(plane, `127.0.0.1:${publicDnsPort}`);
-    await applyClusterObjects(plane, { host: TEST_HOST, loadBalancerIp: ADDRESSES.loadBalancer, ingressControllerPodIp: ADDRESSES.ingressNginxPod });
+    await applyClusterObjects(plane, { host: TEST_HOST, source: upstream.source, service: upstream.service, loadBalancerIp: ADDRESSES.loadBalancer, ingressControllerPodIp: ADDRESSES.ingressNginxPod });
     return { plane, corefileBefore, dns: await startCoreDns({ controlPlane: plane, tmpDir }) };
   })();
   const servers = (async () => {
     writePodResolvConf(topology.pod);
     await addLocalAddress(topology.pod, ADDRESSES.kubeDns);
-    await addKubeProxyRules(topology.pod, kubeProxyForwards());
+    await addKubeProxyRules(topology.pod, [loadBalancerForward(upstream), ...(upstream.source === 'ingress' ? hairpinForwards(upstream, HAIRPIN_CLUSTER_IP) : [])].flat());
     const nginx = await startIngressNginx({ netns: topology.node, tmpDir, address: ADDRESSES.ingressNginxPod, host: TEST_HOST });
     const backend = { address: nginx.address, httpPort: nginx.httpPort, httpsPort: nginx.httpsPort };
-    await startLoadBalancer({ netns: topology.internet, tmpDir, address: ADDRESSES.loadBalancer, backend });
-    const hairpin = await startHairpinHaproxy({ netns: topology.hairpin, tmpDir, address: ADDRESSES.hairpinPod, ingressController: backend });
+    await startLoadBalancer({ netns: topology.internet, tmpDir, address: ADDRESSES.loadBalancer, backend, proxyProtocol: upstream.proxyProtocol });
+    const hairpin = await startHairpinHaproxy({ netns: topology.hairpin, tmpDir, address: ADDRESSES.hairpinPod, ingressController: backend, upstream });
     const pebble = await startPebble({ netns: topology.internet, tmpDir, address: ADDRESSES.acme, httpValidationPort: 80 });
     return { nginx, hairpin, pebble };
   })();
@@ -163,10 +171,14 @@ async function setUp(say: StoryOptions['say']): Promise<Stage> {
   ];
   await startRelay(tmpDir, wires);
   await addPublicARecord(`http://127.0.0.1:${dnsManagementPort}`, TEST_HOST, ADDRESSES.loadBalancer);
-  say(`Public DNS: ${TEST_HOST} -> ${ADDRESSES.loadBalancer} (the load balancer, which adds the PROXY header and forwards to ingress-nginx ${ADDRESSES.ingressNginxPod})`);
-  say(`kube-proxy in the pod namespace: ${ADDRESSES.loadBalancer} -> ${ADDRESSES.ingressNginxPod} directly (LoadBalancer ipMode VIP: the short-circuit), ${HAIRPIN_CLUSTER_IP} -> ${ADDRESSES.hairpinPod} (hairpin Service)`);
+  say(`Public DNS: ${TEST_HOST} -> ${ADDRESSES.loadBalancer} (the load balancer, which adds a PROXY ${upstream.proxyProtocol} header and forwards to the upstream ${ADDRESSES.ingressNginxPod})`);
+  say(
+    `kube-proxy in the pod namespace: ${ADDRESSES.loadBalancer} -> ${ADDRESSES.ingressNginxPod} directly (LoadBalancer ipMode VIP: the short-circuit)` +
+      (upstream.source === 'ingress' ? `, ${HAIRPIN_CLUSTER_IP} -> ${ADDRESSES.hairpinPod} (hairpin Service)` : '; the hairpin Service of this upstream does not exist yet: the controller creates it'),
+  );
   await introduceHairpin(hairpin, say);
   return {
+    upstream,
     plane,
     topology,
     nginx,
@@ -186,20 +198,22 @@ async function bothSettled<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> 
   return [ra.value, rb.value];
 }
 
-function kubeProxyForwards() {
-  // The ingress Service's ports, which the hairpin Service shares (hairpin-steps.ts).
-  return [
-    ...HAIRPIN_PORTS.map((port) => ({
-      why: `LoadBalancer ${INGRESS_NAMESPACE}/${INGRESS_SERVICE} (ipMode VIP)`,
-      from: { address: ADDRESSES.loadBalancer, port },
-      to: { address: ADDRESSES.ingressNginxPod, port },
-    })),
-    ...HAIRPIN_PORTS.map((port) => ({
-      why: `ClusterIP ${CONTROLLER_NAMESPACE}/${HAIRPIN_SERVICE}`,
-      from: { address: HAIRPIN_CLUSTER_IP, port },
-      to: { address: ADDRESSES.hairpinPod, port },
-    })),
-  ];
+/** kube-proxy's rules for the upstream's LoadBalancer IP (ipMode VIP): straight to its pod, no PROXY header. */
+function loadBalancerForward(upstream: StoryUpstream): PortForward[] {
+  return upstream.hairpin.ports.map(({ port }) => ({
+    why: `LoadBalancer ${upstream.service.namespace}/${upstream.service.name} (ipMode VIP)`,
+    from: { address: ADDRESSES.loadBalancer, port },
+    to: { address: ADDRESSES.ingressNginxPod, port },
+  }));
+}
+
+/** kube-proxy's rules for a hairpin Service: each port to its HAProxy frontend in the hairpin pod. */
+function hairpinForwards(upstream: StoryUpstream, clusterIp: string): PortForward[] {
+  return upstream.hairpin.ports.map(({ port, listenPort }) => ({
+    why: `ClusterIP ${CONTROLLER_NAMESPACE}/${upstream.hairpin.service}`,
+    from: { address: clusterIp, port },
+    to: { address: ADDRESSES.hairpinPod, port: listenPort },
+  }));
 }
 
 /** What the pod's resolver answers for the test host (dig in the pod namespace, its resolv.conf). */
@@ -239,7 +253,7 @@ async function withoutHairpinProxy(stage: Stage, options: StoryOptions) {
   say(`1. From the cert-manager pod: ${TEST_HOST} resolves to ${dns}; GET -> ${inCluster} (kube-proxy sent it straight to nginx, without the PROXY header)`);
   // nginx dumps the whole bare request after "broken header:"; its first line says enough.
   const refusal = stage.nginx.lastLogLine(/broken header:/)?.replace(/^.*?broken header:/, 'broken header:').trimEnd();
-  if (refusal) say(`1. ingress-nginx logged: [error] ${refusal}…" (a request where the PROXY line must be)`);
+  if (refusal) say(`1. ${stage.upstream.server} logged: [error] ${refusal}…" (a request where the PROXY line must be)`);
 
   say(
     `1. cert-manager's self-check from the pod (${CERT_MANAGER_SELF_CHECK.requiredPasses} passes in a row needed, ${options.passIntervalMs} ms apart` +
@@ -281,16 +295,24 @@ async function withHairpinProxy(stage: Stage, order: AcmeOrder, options: StoryOp
   const { say } = options;
   const timeoutMs = options.withControllerTimeoutMs;
   const started = Date.now();
-  const haproxyFlags = controllerHaproxyFlags(stage.hairpin);
-  say(`2. Starting hairpin-proxy (the controller, as its own service account): --ingress-class ${INGRESS_CLASS} ${haproxyFlags.shown}`);
+  const { upstream } = stage;
+  const flags = controllerFlags(stage.hairpin, upstream);
+  say(`2. Starting hairpin-proxy (the controller, as its own service account): ${flags.shown}`);
   const controller = await startController({
     controlPlane: stage.plane,
     tmpDir: stage.tmpDir,
     // Explicit Data Plane API URLs (or none: --no-manage-haproxy): discovery would send the
     // controller to the hairpin pod's address, which the root namespace cannot reach.
-    dataplaneUrls: haproxyFlags.dataplaneUrls,
-    args: ['--ingress-class', INGRESS_CLASS, ...haproxyFlags.args],
+    dataplaneUrls: flags.dataplaneUrls,
+    args: flags.args,
   });
+  const hairpinIp = await waitFor(() => hairpinClusterIp(stage.plane, upstream), { timeoutMs, intervalMs: 100, what: `the hairpin Service ${upstream.hairpin.service}` });
+  if (upstream.source !== 'ingress') {
+    // kube-proxy, played: a new Service's ClusterIP goes to its endpoints as soon as it exists.
+    await addKubeProxyRules(stage.topology.pod, hairpinForwards(upstream, hairpinIp));
+    const ports = upstream.hairpin.ports.map((p) => `:${p.port} -> ${ADDRESSES.hairpinPod}:${p.listenPort}`).join(', ');
+    say(`2. The controller created the hairpin Service ${upstream.hairpin.service} (ClusterIP ${hairpinIp}) for this upstream; kube-proxy in the pod: ${ports}`);
+  }
 
   const block = await waitFor(
     async () => {
@@ -305,24 +327,25 @@ async function withHairpinProxy(stage: Stage, order: AcmeOrder, options: StoryOp
 
   const haproxy = await awaitHairpinConfigured(stage.hairpin, {
     ingressAddress: stage.nginx.address,
+    upstream,
     controllerStartedAt: started,
     timeoutMs,
     say,
   });
 
-  const dns = await waitFor(async () => ((await podResolves(stage)) === HAIRPIN_CLUSTER_IP ? HAIRPIN_CLUSTER_IP : undefined), {
+  const dns = await waitFor(async () => ((await podResolves(stage)) === hairpinIp ? hairpinIp : undefined), {
     timeoutMs,
     intervalMs: 200,
-    what: `the pod's resolver to answer ${TEST_HOST} with ${HAIRPIN_CLUSTER_IP}`,
+    what: `the pod's resolver to answer ${TEST_HOST} with ${hairpinIp}`,
   });
   const secondsToDns = seconds(Date.now() - started);
   say(`2. After ${secondsToDns}s CoreDNS answers ${TEST_HOST} -> ${dns} (the hairpin Service) in the pod`);
 
   const url = challengeUrl(TEST_HOST, order.token);
   const inCluster = describeHttp(await httpGet(url, { netns: stage.topology.pod.name, timeoutMs: 10_000 }));
-  say(`2. From the cert-manager pod: GET -> ${inCluster} (through the hairpin HAProxy, which adds the PROXY header)`);
+  say(`2. From the cert-manager pod: GET -> ${inCluster} (through the hairpin HAProxy, which adds a PROXY ${upstream.proxyProtocol} header)`);
   const accepted = stage.nginx.lastLogLine(/^client=/);
-  if (accepted) say(`2. ingress-nginx logged: ${accepted} (client: the pod's own address, from the PROXY header)`);
+  if (accepted) say(`2. ${upstream.server} logged: ${accepted} (client: the pod's own address, from the PROXY header)`);
 
   say(`2. cert-manager's self-check again:`);
   const check: SelfCheckResult = await runSelfCheck({
@@ -380,6 +403,8 @@ async function uninstallAndTearDown(stage: Stage, controller: ControllerProcess,
   });
   const corefileRestored = (await readCorefile(stage.plane)) === stage.corefileBefore;
   say(`3. The Corefile is ${corefileRestored ? 'byte for byte what it was before hairpin-proxy' : 'NOT what it was before'}`);
+  const managed = await stage.plane.getJson<{ items: unknown[] }>(['services', '-n', CONTROLLER_NAMESPACE, '-l', 'app.kubernetes.io/managed-by=hairpin-proxy']);
+  if (stage.upstream.source !== 'ingress') say(`3. Hairpin Services the controller created that are left: ${managed.items.length}`);
   const dnsAgain = await waitFor(async () => ((await podResolves(stage)) === ADDRESSES.loadBalancer ? true : undefined), {
     timeoutMs: 15_000,
     intervalMs: 200,
@@ -393,5 +418,5 @@ async function uninstallAndTearDown(stage: Stage, controller: ControllerProcess,
   const namespacesLeft = (await ourNamespaces()).length;
   const processesLeft = processes.filter((p) => p.running).length;
   say(`3. Torn down: ${processes.length} processes stopped, ${namespaces.length} network namespaces deleted; left: ${processesLeft} processes, ${namespacesLeft} namespaces`);
-  return { corefile_restored: corefileRestored, dns_answers_load_balancer_again: dnsAgain, namespaces_left: namespacesLeft, processes_left: processesLeft };
+  return { corefile_restored: corefileRestored, hairpin_services_left: managed.items.length, dns_answers_load_balancer_again: dnsAgain, namespaces_left: namespacesLeft, processes_left: processesLeft };
 }

@@ -3,11 +3,13 @@ import { CorednsSink } from '../coredns/sink.js';
 import type { Config } from '../config.js';
 import { loadKubeConfig, makeApis } from '../kube/client.js';
 import { KubeConfigMapStore } from '../kube/configmaps.js';
+import { HairpinServicesSink } from '../kube/hairpin-services.js';
 import type { Logger } from '../log.js';
 
 /**
  * Removes our marker block and the original project's legacy lines from the live Corefile, and
- * nothing else: the Corefile becomes byte-identical to what it was before installation.
+ * nothing else: the Corefile becomes byte-identical to what it was before installation. Then the
+ * hairpin Services --target created (by their labels): no host resolves to them any more.
  */
 export async function uninstallCommand(config: Config, log: Logger): Promise<number> {
   const apis = makeApis(loadKubeConfig(config.kubeconfig));
@@ -15,5 +17,7 @@ export async function uninstallCommand(config: Config, log: Logger): Promise<num
   const sink = new CorednsSink(store, config.corednsKey);
   const outcome = await sink.apply(removeHairpinRules, { log, dryRun: config.dryRun });
   log.info({ outcome: outcome.action }, outcome.action === 'unchanged' ? 'nothing to remove' : 'hairpin-proxy rules removed');
+  const services = await new HairpinServicesSink(apis.core, config.targetNamespace, config.targetService).apply([], { log, dryRun: config.dryRun });
+  if (services.removed.length > 0) log.info({ removed: services.removed }, 'hairpin Services removed');
   return 0;
 }

@@ -101,11 +101,7 @@ export class HairpinServicesSink {
   async apply(desired: readonly HairpinServiceSpec[], context: { log: Logger; dryRun: boolean; signal?: AbortSignal }): Promise<HairpinServicesOutcome> {
     const { namespace, core } = this;
     const { signal, log } = context;
-    const template = await kubeCall(`read Service ${namespace}/${this.template}`, signal, (o) => core.readNamespacedService({ namespace, name: this.template }, o));
-    const selector = template.spec?.selector ?? {};
-    if (Object.keys(selector).length === 0) {
-      throw new KubeError('Invalid', `read Service ${namespace}/${this.template}`, undefined, 'it has no selector, so the hairpin Services of --target would select no HAProxy pod');
-    }
+    const selector = desired.length > 0 ? await this.#templateSelector(signal) : {};
     const labelSelector = Object.entries(MANAGED_LABELS).map(([k, v]) => `${k}=${v}`).join(',');
     const live = await kubeCall(`list Services ${namespace} (${labelSelector})`, signal, (o) => core.listNamespacedService({ namespace, labelSelector }, o));
     const changes = planHairpinServices(desired, live.items as ServiceLike[], selector);
@@ -136,5 +132,14 @@ export class HairpinServicesSink {
     }
     log.info(outcome, 'hairpin Services updated');
     return { action: 'updated', ...outcome };
+  }
+
+  /** The hairpin Service's selector: the HAProxy pods every upstream's Service must select too. */
+  async #templateSelector(signal: AbortSignal | undefined): Promise<Readonly<Record<string, string>>> {
+    const operation = `read Service ${this.namespace}/${this.template}`;
+    const template = await kubeCall(operation, signal, (o) => this.core.readNamespacedService({ namespace: this.namespace, name: this.template }, o));
+    const selector = template.spec?.selector ?? {};
+    if (Object.keys(selector).length === 0) throw new KubeError('Invalid', operation, undefined, 'it has no selector, so the hairpin Services of --target would select no HAProxy pod');
+    return selector;
   }
 }
