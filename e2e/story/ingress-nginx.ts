@@ -16,6 +16,8 @@ export interface IngressNginxOptions {
   readonly tmpDir: string;
   readonly address: string;
   readonly host: string;
+  /** For the process and its directory when there are several (default ingress-nginx). */
+  readonly name?: string;
 }
 
 export interface IngressNginx {
@@ -80,7 +82,8 @@ export function nginxConfig(options: { dir: string; address: string; host: strin
 }
 
 export async function startIngressNginx(options: IngressNginxOptions): Promise<IngressNginx> {
-  const dir = join(options.tmpDir, 'ingress-nginx');
+  const name = options.name ?? 'ingress-nginx';
+  const dir = join(options.tmpDir, name);
   const challengeDir = join(dir, 'www', '.well-known', 'acme-challenge');
   mkdirSync(challengeDir, { recursive: true });
   // ingress-nginx's "Kubernetes Ingress Controller Fake Certificate" for hosts without a secret.
@@ -88,14 +91,14 @@ export async function startIngressNginx(options: IngressNginxOptions): Promise<I
   const config = join(dir, 'nginx.conf');
   writeFileSync(config, nginxConfig({ dir, address: options.address, host: options.host, defaultCertificate }));
   const nginx = startProcess({
-    name: 'ingress-nginx',
+    name,
     command: await toolPath('nginx'),
     args: ['-e', 'stderr', '-p', dir, '-c', config],
     logDir: options.tmpDir,
     netns: options.netns.name,
   });
   for (const port of [INGRESS_HTTP_PORT, INGRESS_HTTPS_PORT]) {
-    await waitForTcp({ netns: options.netns.name, address: options.address, port }, 'ingress-nginx');
+    await waitForTcp({ netns: options.netns.name, address: options.address, port }, name);
   }
   return {
     process: nginx,

@@ -2,6 +2,7 @@
  * The story's "cluster" as network namespaces on one machine:
  *
  *   node      ingress-nginx (the ingress controller pod)           10.244.0.20
+ *   gateway-proxy  (with a second upstream) a Gateway's proxy pod 10.244.0.21
  *   hairpin   the hairpin HAProxy pod (seed.ts's EndpointSlice)     10.244.0.10
  *   pod       cert-manager: the in-cluster client of the story      10.244.0.30
  *   internet  the cloud load balancer, the ACME server and public  10.244.0.1 (the pod's gateway),
@@ -20,9 +21,13 @@ export const ADDRESSES = {
   gateway: '10.244.0.1',
   hairpinPod: '10.244.0.10',
   ingressNginxPod: '10.244.0.20',
+  /** The second upstream's pod, where a test has two (createTopology({ secondUpstream: true })). */
+  gatewayProxyPod: '10.244.0.21',
   clientPod: '10.244.0.30',
   /** The LoadBalancer Service's status.loadBalancer.ingress[].ip. */
   loadBalancer: '203.0.113.10',
+  /** The second upstream's load balancer. */
+  gatewayLoadBalancer: '203.0.113.20',
   /** pebble and its public DNS (pebble-challtestsrv). */
   acme: '198.51.100.10',
   /** The kube-dns Service's ClusterIP: the pod's nameserver. */
@@ -35,12 +40,14 @@ export const CLIENT_POD_NAMESPACE = 'cert-manager';
 
 export interface Topology {
   readonly node: Netns;
+  /** Present with secondUpstream. */
+  readonly gatewayProxy?: Netns;
   readonly hairpin: Netns;
   readonly pod: Netns;
   readonly internet: Netns;
 }
 
-export async function createTopology(): Promise<Topology> {
+export async function createTopology(options: { secondUpstream?: boolean } = {}): Promise<Topology> {
   const switchNs = await createNetns('switch');
   await runOk('ip', ['-n', switchNs.name, 'link', 'add', 'br0', 'type', 'bridge']);
   await runOk('ip', ['-n', switchNs.name, 'link', 'set', 'br0', 'up']);
@@ -54,15 +61,16 @@ export async function createTopology(): Promise<Topology> {
   const hairpin = await attach('hairpin', ADDRESSES.hairpinPod);
   const pod = await attach('pod', ADDRESSES.clientPod);
   const internet = await attach('internet', ADDRESSES.gateway);
+  const gatewayProxy = options.secondUpstream ? await attach('gateway-proxy', ADDRESSES.gatewayProxyPod) : undefined;
 
   // The internet's public addresses are its own: traffic to them ends there, nothing is forwarded.
-  for (const address of [ADDRESSES.loadBalancer, ADDRESSES.acme]) {
+  for (const address of [ADDRESSES.loadBalancer, ADDRESSES.acme, ...(gatewayProxy ? [ADDRESSES.gatewayLoadBalancer] : [])]) {
     await runOk('ip', ['-n', internet.name, 'addr', 'add', `${address}/32`, 'dev', 'lo']);
   }
   // A pod's default route: without it the kernel refuses connect() to the LB or a ClusterIP
   // before the nat OUTPUT chain (kube-proxy's DNAT) is consulted.
   await runOk('ip', ['-n', pod.name, 'route', 'add', 'default', 'via', ADDRESSES.gateway]);
-  return { node, hairpin, pod, internet };
+  return { node, hairpin, pod, internet, ...(gatewayProxy ? { gatewayProxy } : {}) };
 }
 
 export interface PortForward {

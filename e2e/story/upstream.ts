@@ -30,44 +30,63 @@ export interface StoryUpstream {
   readonly described: string;
   /** Who serves it, for "… logged": the proxy the load balancer forwards to. */
   readonly server: string;
-  /** The controller flags that make it serve this upstream. */
+  /** The controller flags that make it serve the upstreams it was described with. */
   readonly controllerArgs: readonly string[];
+  /** Its --target value, for a controller that serves it beside others. */
+  readonly target: string;
   /** The hairpin Service its hosts resolve to, and each of its ports' HAProxy frontend port. */
   readonly hairpin: { readonly service: string; readonly ports: ReadonlyArray<{ readonly port: number; readonly listenPort: number }> };
 }
 
 const SERVICE_PORTS = INGRESS_SERVICE_PORTS.map((p) => p.port);
 
-export function storyUpstream(source: StorySource): StoryUpstream {
-  if (source === 'ingress') {
-    return {
-      source,
-      service: { namespace: INGRESS_NAMESPACE, name: INGRESS_SERVICE },
-      proxyProtocol: 'v1',
-      described: `an Ingress of class ${INGRESS_CLASS}, served by ingress-nginx (PROXY v1)`,
-      server: 'ingress-nginx',
-      controllerArgs: ['--ingress-class', INGRESS_CLASS],
-      hairpin: { service: HAIRPIN_SERVICE, ports: SERVICE_PORTS.map((port) => ({ port, listenPort: port })) },
-    };
-  }
-  const rule = { keys: [{ kind: 'class' as const, name: GATEWAY_CLASS }], upstream: GATEWAY_SERVICE, proxyProtocol: 'v2' as const };
-  // The controller's own arithmetic, so the story knows which frontends to expect.
-  const [resolved] = resolveUpstreams({ kind: 'targets', rules: [rule] }, [], {
-    namespace: CONTROLLER_NAMESPACE,
-    service: HAIRPIN_SERVICE,
-    clusterDomain: 'cluster.local',
-    ports: SERVICE_PORTS,
-  });
-  if (!resolved) throw new Error('resolveUpstreams gave no upstream for one --target');
-  return {
-    source,
+type Described = Omit<StoryUpstream, 'hairpin' | 'controllerArgs'>;
+
+const DESCRIBED: Readonly<Record<StorySource, Described>> = {
+  ingress: {
+    source: 'ingress',
+    service: { namespace: INGRESS_NAMESPACE, name: INGRESS_SERVICE },
+    proxyProtocol: 'v1',
+    described: `an Ingress of class ${INGRESS_CLASS}, served by ingress-nginx (PROXY v1)`,
+    server: 'ingress-nginx',
+    target: `${INGRESS_CLASS}=${INGRESS_NAMESPACE}/${INGRESS_SERVICE}:v1`,
+  },
+  gateway: {
+    source: 'gateway',
     service: GATEWAY_SERVICE,
     proxyProtocol: 'v2',
     described: `an HTTPRoute on the Gateway ${GATEWAY.namespace}/${GATEWAY.name} (class ${GATEWAY_CLASS}), served by a Gateway API implementation that expects PROXY v2`,
     server: "the Gateway's proxy",
-    controllerArgs: ['--target', `${GATEWAY_CLASS}=${GATEWAY_SERVICE.namespace}/${GATEWAY_SERVICE.name}:v2`],
-    hairpin: { service: resolved.hairpinService, ports: resolved.ports },
-  };
+    target: `${GATEWAY_CLASS}=${GATEWAY_SERVICE.namespace}/${GATEWAY_SERVICE.name}:v2`,
+  },
+};
+
+/**
+ * The upstreams of a controller that serves these sources. The ingress source alone runs as
+ * before (no --target, the seeded hairpin Service); anything else runs with a --target each, and
+ * each upstream's hairpin Service and frontend ports come from the controller's own arithmetic.
+ */
+export function storyUpstreams(sources: readonly StorySource[]): StoryUpstream[] {
+  if (sources.length === 1 && sources[0] === 'ingress') {
+    return [{ ...DESCRIBED.ingress, controllerArgs: ['--ingress-class', INGRESS_CLASS], hairpin: { service: HAIRPIN_SERVICE, ports: SERVICE_PORTS.map((port) => ({ port, listenPort: port })) } }];
+  }
+  const rules = sources.map((source) => {
+    const { service, proxyProtocol } = DESCRIBED[source];
+    return { keys: [{ kind: 'class' as const, name: source === 'ingress' ? INGRESS_CLASS : GATEWAY_CLASS }], upstream: service, proxyProtocol };
+  });
+  const resolved = resolveUpstreams({ kind: 'targets', rules }, [], { namespace: CONTROLLER_NAMESPACE, service: HAIRPIN_SERVICE, clusterDomain: 'cluster.local', ports: SERVICE_PORTS });
+  return sources.map((source) => {
+    const described = DESCRIBED[source];
+    const mine = resolved.find((u) => u.service.namespace === described.service.namespace && u.service.name === described.service.name);
+    if (!mine) throw new Error(`resolveUpstreams gave no upstream for ${described.target}`);
+    return { ...described, controllerArgs: sources.flatMap((s) => ['--target', DESCRIBED[s].target]), hairpin: { service: mine.hairpinService, ports: mine.ports } };
+  });
+}
+
+export function storyUpstream(source: StorySource): StoryUpstream {
+  const [upstream] = storyUpstreams([source]);
+  if (!upstream) throw new Error(`no upstream for ${source}`);
+  return upstream;
 }
 
 /**
