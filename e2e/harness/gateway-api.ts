@@ -115,6 +115,8 @@ export function gateway(spec: GatewaySpec): object {
 }
 
 export interface HttpRouteSpec {
+  /** HTTPRoute unless told; a GRPCRoute has the same parts. */
+  readonly kind?: 'HTTPRoute' | 'GRPCRoute';
   readonly namespace: string;
   readonly name: string;
   readonly gateway: { readonly namespace: string; readonly name: string };
@@ -125,7 +127,7 @@ export interface HttpRouteSpec {
 export function httpRoute(spec: HttpRouteSpec): object {
   return {
     apiVersion: GATEWAY_API,
-    kind: 'HTTPRoute',
+    kind: spec.kind ?? 'HTTPRoute',
     metadata: { name: spec.name, namespace: spec.namespace, ...(spec.annotations ? { annotations: spec.annotations } : {}) },
     spec: {
       parentRefs: [{ name: spec.gateway.name, namespace: spec.gateway.namespace }],

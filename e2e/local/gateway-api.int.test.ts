@@ -147,13 +147,13 @@ describe('two upstreams, before the Gateway API is installed', () => {
 
 describe('Gateway API routes', () => {
   it(
-    'are found when the CRDs are installed later, without a restart, and count once their Gateway accepted them',
+    'are found when the CRDs are installed later, without a restart, and count once their Gateway accepted them (HTTPRoute and GRPCRoute)',
     withLogs(async () => {
       const pid = controller.process.pid;
       await installGatewayApiCrds(plane, { channel: 'standard', kinds: ['Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute'] });
       await controller.waitForLog((line) => line.msg === 'watching a Gateway API kind' && line.kind === 'HTTPRoute', 'the controller to find HTTPRoutes', { timeoutMs: CONVERGE_MS });
 
-      const docs = { kind: 'HTTPRoute', namespace: 'docs', name: 'docs', gateway: PUBLIC_GATEWAY };
+      const docs = { kind: 'HTTPRoute', namespace: 'docs', name: 'docs', gateway: PUBLIC_GATEWAY } as const;
       await plane.apply([
         gateway({ ...PUBLIC_GATEWAY, className: 'eg', hostnames: ['*.example.org'] }),
         // *.example.org narrows the first hostname; example.net is outside the listener's and goes.
@@ -166,7 +166,10 @@ describe('Gateway API routes', () => {
       expect(markerBlock(await readCorefile(plane))).not.toContain('docs');
 
       await setRouteAccepted(plane, docs, true);
-      const block = await corefileConverges(['*.docs.example.org'], ['docs.example.net']);
+      const grpc = { kind: 'GRPCRoute', namespace: 'docs', name: 'api', gateway: PUBLIC_GATEWAY } as const;
+      await plane.apply(httpRoute({ ...grpc, hostnames: ['grpc.example.org'] }));
+      await setRouteAccepted(plane, grpc, true);
+      const block = await corefileConverges(['*.docs.example.org', 'grpc.example.org'], ['docs.example.net']);
       expect(block).toContain(`${hairpinOf(ENVOY)}.${CONTROLLER_NAMESPACE}.svc.cluster.local.`);
       expect(controller.process.pid).toBe(pid);
 
@@ -182,7 +185,7 @@ describe('Gateway API routes', () => {
   it(
     'skip a host two upstreams claim, with a Warning on each claimant naming the other',
     withLogs(async () => {
-      const both = { kind: 'HTTPRoute', namespace: 'shop', name: 'both', gateway: PUBLIC_GATEWAY };
+      const both = { kind: 'HTTPRoute', namespace: 'shop', name: 'both', gateway: PUBLIC_GATEWAY } as const;
       await plane.apply([httpRoute({ ...both, hostnames: ['both.example.org', 'only-route.example.org'] }), ingress({ name: 'both', namespace: 'shop', hosts: ['both.example.org'], ingressClassName: 'nginx' })]);
       await setRouteAccepted(plane, both, true);
       await corefileConverges(['only-route.example.org'], ['both.example.org']);
@@ -202,7 +205,7 @@ describe('Gateway API routes', () => {
     'drop a route annotated hairpin-proxy.io/enabled: "false"',
     withLogs(async () => {
       await plane.kubectl(['annotate', 'httproute', 'both', '-n', 'shop', 'hairpin-proxy.io/enabled=false']);
-      await corefileConverges(['*.docs.example.org'], ['only-route.example.org']);
+      await corefileConverges(['*.docs.example.org', 'grpc.example.org'], ['only-route.example.org']);
     }),
     TEST_TIMEOUT_MS,
   );

@@ -77,7 +77,7 @@ export async function applyClusterObjects(plane: ControlPlane, options: ClusterO
     return;
   }
   await installGatewayApiCrds(plane, { channel: 'standard', kinds: ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute'] });
-  const route = { kind: 'HTTPRoute', namespace: APP_NAMESPACE, name: 'shop', gateway: GATEWAY };
+  const route = { kind: 'HTTPRoute', namespace: APP_NAMESPACE, name: 'shop', gateway: GATEWAY } as const;
   await plane.apply([
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: GATEWAY.namespace } },
     { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: GATEWAY_CLASS }, spec: { controllerName: 'example.com/story-gateway-controller' } },
