@@ -39,6 +39,7 @@ const PURE = [
   'sources/gateway.ts',
   'plan/routes.ts',
   'plan/upstreams.ts',
+  'coredns/custom.ts',
   'coredns/corefile.ts',
   'coredns/corefile-error.ts',
   'coredns/lexer.ts',

@@ -24,6 +24,9 @@ export interface Config {
   readonly corednsNamespace: string;
   readonly corednsConfigMap: string;
   readonly corednsKey: string;
+  /** Where the rewrite rules go: the Corefile itself, or the coredns-custom ConfigMap (k3s, AKS); auto decides by the Corefile. */
+  readonly corednsMode: 'corefile' | 'custom' | 'auto';
+  readonly corednsCustomConfigMap: string;
   readonly resyncMs: number;
   readonly listenAddress: { readonly host: string; readonly port: number } | undefined;
   readonly logLevel: string;
@@ -86,6 +89,8 @@ export const FLAGS: readonly Flag[] = [
   { name: 'coredns-namespace', kind: 'string', default: 'kube-system', help: 'namespace of the CoreDNS ConfigMap' },
   { name: 'coredns-configmap', kind: 'string', default: 'coredns', help: 'name of the CoreDNS ConfigMap' },
   { name: 'coredns-key', kind: 'string', default: 'Corefile', help: 'key of the Corefile in that ConfigMap' },
+  { name: 'coredns-mode', kind: 'string', default: 'auto', help: 'corefile (edit the Corefile), custom (the coredns-custom ConfigMap of k3s and AKS) or auto (custom where the Corefile imports *.override files)' },
+  { name: 'coredns-custom-configmap', kind: 'string', default: 'coredns-custom', help: 'name of the ConfigMap whose *.override keys the Corefile imports (custom mode)' },
   { name: 'resync', kind: 'string', default: '5m', help: 'period of the full resync that repairs drift (e.g. 30s, 5m, 1h)' },
   { name: 'listen-address', kind: 'string', default: ':8080', help: 'address of /healthz, /readyz and /metrics; "off" disables' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
@@ -153,6 +158,8 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     corednsNamespace: matching('coredns-namespace', DNS_LABEL, 'a namespace name'),
     corednsConfigMap: matching('coredns-configmap', DNS_SUBDOMAIN, 'a ConfigMap name'),
     corednsKey: matching('coredns-key', CONFIGMAP_KEY, 'a ConfigMap key'),
+    corednsMode: oneOf('coredns-mode', text('coredns-mode'), ['corefile', 'custom', 'auto'] as const),
+    corednsCustomConfigMap: matching('coredns-custom-configmap', DNS_SUBDOMAIN, 'a ConfigMap name'),
     resyncMs: parseDuration('resync', text('resync')),
     listenAddress: parseListenAddress(text('listen-address')),
     logLevel,
@@ -224,6 +231,11 @@ function parseTargetKey(value: string, key: string): TargetKey {
   const [prefix, namespace = '', name = ''] = parts;
   if (parts.length === 3 && prefix === 'gateway' && DNS_LABEL.test(namespace) && DNS_SUBDOMAIN.test(name)) return { kind: 'gateway', namespace, name };
   throw new ConfigError('target', `${JSON.stringify(value)}: ${JSON.stringify(key)} is neither a class name nor gateway/NAMESPACE/NAME`);
+}
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(flag, `${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
+  return value as T;
 }
 
 function parsePort(flag: string, value: string): number {

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { loggableConfig, type Config, type HaproxyConfig } from './config.js';
+import { CorednsCustomSink } from './coredns/custom-sink.js';
 import { CorednsSink } from './coredns/sink.js';
 import { DataPlaneClient } from './haproxy/dataplane/client.js';
 import { DEFAULT_HAPROXY_POLICY } from './haproxy/desired.js';
@@ -55,6 +56,8 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     snapshot: watches.snapshot,
     policy,
     coredns: new CorednsSink(new KubeConfigMapStore(apis.core, config.corednsNamespace, config.corednsConfigMap), config.corednsKey),
+    dnsMode: config.corednsMode,
+    custom: new CorednsCustomSink(apis.core, config.corednsNamespace, config.corednsCustomConfigMap),
     ...(policy.mode.kind === 'targets' ? { hairpinServices: new HairpinServicesSink(apis.core, config.targetNamespace, config.targetService) } : {}),
     events,
     log,

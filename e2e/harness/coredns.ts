@@ -17,7 +17,7 @@
  * less honest: the controller would then be tested against a Corefile no cluster has.
  */
 import { execFile } from 'node:child_process';
-import { renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { ControlPlane } from './controlplane.js';
@@ -36,6 +36,12 @@ export interface CoreDnsOptions {
   readonly controlPlane: ControlPlane;
   readonly tmpDir: string;
   readonly configMap?: ConfigMapLocation;
+  /**
+   * A ConfigMap mounted as a directory, as k3s and AKS mount coredns-custom at mountPath: every key
+   * is mirrored into a local directory (missing ConfigMap: an empty one, as an optional volume),
+   * and the Corefile's paths under mountPath point there instead.
+   */
+  readonly mountedConfigMap?: { readonly namespace: string; readonly name: string; readonly mountPath: string };
   /** CoreDNS counts as up once this name resolves to this address (default: the hairpin Service). */
   readonly readyProbe?: { readonly name: string; readonly address: string };
   readonly startTimeoutMs?: number;
@@ -73,8 +79,13 @@ export interface CoreDns {
 const DEFAULT_LOCATION: ConfigMapLocation = { namespace: COREDNS_NAMESPACE, name: COREDNS_CONFIGMAP, key: COREDNS_KEY };
 const SYNC_INTERVAL_MS = 200;
 
-/** The two documented substitutions (see the file comment). Exported for its unit-level use. */
-export function localizeCorefile(corefile: string, port: number, kubeconfigPath: string): string {
+/** The two documented substitutions (see the file comment), and a mount's path. Exported for its unit-level use. */
+export function localizeCorefile(corefile: string, port: number, kubeconfigPath: string, mount?: { readonly from: string; readonly to: string }): string {
+  const mounted = mount ? corefile.replaceAll(`${mount.from}/`, `${mount.to}/`) : corefile;
+  return localizeBlocks(mounted, port, kubeconfigPath);
+}
+
+function localizeBlocks(corefile: string, port: number, kubeconfigPath: string): string {
   const lines = corefile.split('\n');
   let depth = 0;
   const out: string[] = [];
@@ -110,17 +121,38 @@ export async function startCoreDns(options: CoreDnsOptions): Promise<CoreDns> {
   const port = await freePort();
   const corefilePath = join(tmpDir, 'Corefile');
   const core = controlPlane.kubeConfig('admin').makeApiClient(CoreV1Api);
+  const mountDir = join(tmpDir, 'coredns-mounted');
+  const mount = options.mountedConfigMap ? { from: options.mountedConfigMap.mountPath, to: mountDir } : undefined;
+  if (mount) mkdirSync(mountDir, { recursive: true });
+  /** Keys as files, written atomically like the kubelet's projection; removed keys go. */
+  const mirror = async () => {
+    const source = options.mountedConfigMap;
+    if (!source) return;
+    const configMap = await core.readNamespacedConfigMap(source).catch((error: unknown) => {
+      if ((error as { code?: number }).code === 404) return { data: {} };
+      throw error;
+    });
+    const data: Record<string, string> = configMap.data ?? {};
+    for (const [key, value] of Object.entries(data)) {
+      const file = join(mountDir, key);
+      if (existsSync(file) && readFileSync(file, 'utf8') === value) continue;
+      writeFileSync(`${file}.tmp`, value);
+      renameSync(`${file}.tmp`, file);
+    }
+    for (const file of readdirSync(mountDir)) if (!(file in data)) rmSync(join(mountDir, file));
+  };
 
   let synced: string | undefined;
   let syncError: unknown;
   const syncOnce = async () => {
     try {
+      await mirror();
       const configMap = await core.readNamespacedConfigMap({ namespace: location.namespace, name: location.name });
       const text = configMap.data?.[location.key];
       syncError = undefined;
       if (text === undefined || text === synced) return;
       const tmp = `${corefilePath}.tmp`;
-      writeFileSync(tmp, localizeCorefile(text, port, controlPlane.adminKubeconfigPath));
+      writeFileSync(tmp, localizeCorefile(text, port, controlPlane.adminKubeconfigPath, mount));
       renameSync(tmp, corefilePath);
       synced = text;
     } catch (error) {

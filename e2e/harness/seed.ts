@@ -63,6 +63,36 @@ export function kubeadmCorefile(ports: CorefilePorts): string {
 `;
 }
 
+/** Where k3s mounts the coredns-custom ConfigMap in its CoreDNS Pod. */
+export const K3S_CUSTOM_DIR = '/etc/coredns/custom';
+
+/**
+ * k3s's Corefile (its manifests/coredns.yaml), with the same three test-only differences as
+ * kubeadmCorefile, and without its `hosts /etc/coredns/NodeHosts` block (a file k3s's agent
+ * writes; nothing here would). What matters is kept: the root block imports
+ * /etc/coredns/custom/*.override, and the top level imports /etc/coredns/custom/*.server.
+ */
+export function k3sCorefile(ports: CorefilePorts): string {
+  return `.:53 {
+    errors
+    health 127.0.0.1:${ports.health}
+    ready 127.0.0.1:${ports.ready}
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+      pods insecure
+      fallthrough in-addr.arpa ip6.arpa
+    }
+    prometheus 127.0.0.1:${ports.metrics}
+    forward . 127.0.0.1:1
+    cache 30
+    loop
+    reload 2s
+    loadbalance
+    import ${K3S_CUSTOM_DIR}/*.override
+}
+import ${K3S_CUSTOM_DIR}/*.server
+`;
+}
+
 export interface SeededCluster {
   readonly corefile: string;
   readonly corefilePorts: CorefilePorts;

@@ -77,6 +77,9 @@ describe('the controller identity', () => {
     'can edit the CoreDNS ConfigMap and read what it watches',
     withLogs(async () => {
       for (const verb of ['get', 'update', 'patch']) expect(await controllerCan(verb, 'configmaps/coredns', '-n', 'kube-system')).toBe(true);
+      // --coredns-mode custom: its own key of coredns-custom, which it may have to create.
+      for (const verb of ['get', 'patch', 'delete']) expect(await controllerCan(verb, 'configmaps/coredns-custom', '-n', 'kube-system')).toBe(true);
+      expect(await controllerCan('create', 'configmaps', '-n', 'kube-system')).toBe(true);
       for (const verb of ['list', 'watch']) expect(await controllerCan(verb, 'ingresses.networking.k8s.io', '--all-namespaces')).toBe(true);
       expect(await controllerCan('watch', 'ingressclasses.networking.k8s.io')).toBe(true);
       expect(await controllerCan('watch', 'endpointslices.discovery.k8s.io', '--all-namespaces')).toBe(true);
@@ -98,7 +101,8 @@ describe('the controller identity', () => {
       expect(await controllerCan('list', 'configmaps', '-n', 'kube-system')).toBe(false); // only by name
       expect(await controllerCan('update', 'configmaps/coredns', '-n', 'default')).toBe(false);
       expect(await controllerCan('delete', 'configmaps/coredns', '-n', 'kube-system')).toBe(false);
-      expect(await controllerCan('create', 'configmaps', '-n', 'kube-system')).toBe(false);
+      expect(await controllerCan('create', 'configmaps', '-n', 'default')).toBe(false);
+      expect(await controllerCan('patch', 'configmaps/kube-proxy', '-n', 'kube-system')).toBe(false);
       expect(await controllerCan('get', 'secrets', '-n', 'kube-system')).toBe(false);
       expect(await controllerCan('list', 'secrets', '--all-namespaces')).toBe(false);
       expect(await controllerCan('update', 'ingresses.networking.k8s.io', '-n', 'team-a')).toBe(false);

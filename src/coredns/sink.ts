@@ -46,18 +46,14 @@ export class CorednsSink {
     return this.#object;
   }
 
+  /** The live Corefile (for --coredns-mode auto to see how CoreDNS is extended). */
+  async current(signal?: AbortSignal): Promise<string> {
+    return (await this.#read(signal)).corefile;
+  }
+
   async apply(edit: CorefileEdit, context: SinkContext): Promise<SinkOutcome> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-      const snapshot = await this.store.read(context.signal).catch((error: unknown) => {
-        throw error instanceof KubeError && error.kind === 'NotFound'
-          ? new KubeError('NotFound', `read ${this.location}`, 404, 'not found: is CoreDNS the cluster DNS? (GKE uses kube-dns, which is not supported)')
-          : error;
-      });
-      this.#object = { ...snapshot.ref, resourceVersion: undefined };
-      const current = snapshot.data[this.key];
-      if (current === undefined) {
-        throw new KubeError('Invalid', `read ${this.location}`, undefined, `the ConfigMap has no key "${this.key}"`);
-      }
+      const { snapshot, corefile: current } = await this.#read(context.signal);
       const next = edit(current);
       if (next === current) return { action: 'unchanged', diff: '', attempts: attempt };
       const diff = lineDiff(current, next);
@@ -75,5 +71,17 @@ export class CorednsSink {
       }
     }
     throw new KubeError('Conflict', `update ${this.location}`, 409, `still conflicting after ${MAX_ATTEMPTS} attempts`);
+  }
+
+  async #read(signal: AbortSignal | undefined) {
+    const snapshot = await this.store.read(signal).catch((error: unknown) => {
+      throw error instanceof KubeError && error.kind === 'NotFound'
+        ? new KubeError('NotFound', `read ${this.location}`, 404, 'not found: is CoreDNS the cluster DNS? (GKE uses kube-dns, which is not supported)')
+        : error;
+    });
+    this.#object = { ...snapshot.ref, resourceVersion: undefined };
+    const corefile = snapshot.data[this.key];
+    if (corefile === undefined) throw new KubeError('Invalid', `read ${this.location}`, undefined, `the ConfigMap has no key "${this.key}"`);
+    return { snapshot, corefile };
   }
 }

@@ -132,8 +132,8 @@ describe('Controller reports findings once', () => {
     setSnapshot({ ingresses: [], ingressClasses: [] });
     await controller.sync(COREDNS_KEY);
     expect(events.events.filter((event) => event.reason === 'CorefileUpdated').map((event) => [event.object, event.type, event.message])).toEqual([
-      ['ConfigMap/kube-system/coredns', 'Normal', `hairpin-proxy routes 1 hosts to ${target}`],
-      ['ConfigMap/kube-system/coredns', 'Normal', `hairpin-proxy routes 0 hosts to ${target}`],
+      ['ConfigMap/kube-system/coredns', 'Normal', `hairpin-proxy routes 1 hosts to ${target} (ConfigMap kube-system/coredns key Corefile)`],
+      ['ConfigMap/kube-system/coredns', 'Normal', `hairpin-proxy routes 0 hosts to ${target} (ConfigMap kube-system/coredns key Corefile)`],
     ]);
   });
 

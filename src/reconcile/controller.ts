@@ -1,6 +1,8 @@
 import { isCancelled } from '../cancel.js';
-import { CorefileError, renderCorefile } from '../coredns/corefile.js';
-import type { CorednsSink, SinkOutcome } from '../coredns/sink.js';
+import { CorefileError, removeHairpinRules, renderCorefile, type Route } from '../coredns/corefile.js';
+import { importsOverrides, renderOverride } from '../coredns/custom.js';
+import type { CorednsCustomSink } from '../coredns/custom-sink.js';
+import type { CorednsSink, SinkContext, SinkOutcome } from '../coredns/sink.js';
 import { desiredHaproxy, type DesiredHaproxy, type HaproxyPolicy } from '../haproxy/desired.js';
 import type { HairpinServicesSink } from '../kube/hairpin-services.js';
 import type { Replica } from '../haproxy/replicas.js';
@@ -21,6 +23,10 @@ export interface ControllerDeps {
   readonly snapshot: () => Snapshot;
   readonly policy: RoutePolicy;
   readonly coredns: CorednsSink;
+  /** `corefile`, `custom` (the coredns-custom ConfigMap), or `auto` (custom where the Corefile imports *.override). */
+  readonly dnsMode?: 'corefile' | 'custom' | 'auto';
+  /** The coredns-custom override: written in custom mode, removed in corefile mode. */
+  readonly custom?: CorednsCustomSink;
   /** With --target: the per-upstream hairpin Services, written before the Corefile names them. */
   readonly hairpinServices?: HairpinServicesSink;
   readonly events: EventRecorder;
@@ -125,14 +131,33 @@ export class Controller {
       await this.deps.hairpinServices.apply(services, context);
     }
     const routes = plan.routes.map(({ host, target, wildcard }) => ({ host, target, ...(wildcard ? { wildcard } : {}) }));
-    const outcome = await this.deps.coredns.apply((corefile) => renderCorefile(corefile, routes), context);
+    const outcome = await this.#writeDns(routes, context);
     if (outcome.action === 'updated') {
       this.deps.metrics?.writes.inc({ target: 'coredns' });
       const targets = plan.upstreams.map((upstream) => upstream.target);
       const to = targets.length === 1 ? (targets[0] ?? '') : `${targets.length} hairpin Services`;
-      this.deps.events.record(this.deps.coredns.object, 'Normal', 'CorefileUpdated', `hairpin-proxy routes ${plan.routes.length} hosts to ${to}`);
+      this.deps.events.record(this.deps.coredns.object, 'Normal', 'CorefileUpdated', `hairpin-proxy routes ${plan.routes.length} hosts to ${to} (${outcome.location})`);
     }
     return { syncId, key: COREDNS_KEY, plan, outcome };
+  }
+
+  /**
+   * The rules go where this cluster's CoreDNS takes them: the Corefile, or the coredns-custom
+   * override. What the other place holds of ours is removed after, so that switching modes never
+   * leaves a gap: the new rules are in before the old ones go.
+   */
+  async #writeDns(routes: readonly Route[], context: SinkContext): Promise<SinkOutcome & { readonly location: string }> {
+    const { coredns, custom } = this.deps;
+    const mode = this.deps.dnsMode ?? 'corefile';
+    const useCustom = custom !== undefined && (mode === 'custom' || (mode === 'auto' && importsOverrides(await coredns.current(context.signal))));
+    if (useCustom) {
+      const written = await custom.write(renderOverride(routes), context);
+      const cleaned = await coredns.apply(removeHairpinRules, context);
+      return { ...written, action: combined(written, cleaned), location: custom.location };
+    }
+    const written = await coredns.apply((corefile) => renderCorefile(corefile, routes), context);
+    const cleaned = custom ? await custom.write(undefined, context) : written;
+    return { ...written, action: combined(written, cleaned), location: coredns.location };
   }
 
   /** KEP-1860: say once per upstream that its hosts need no hairpin, on its Service. */
@@ -179,6 +204,10 @@ export class Controller {
       this.deps.events.record(replica.pod ?? this.deps.haproxy.service, 'Warning', 'HaproxySyncFailed', `hairpin-proxy cannot configure HAProxy at ${replica.url}: ${message}`);
     }
   }
+}
+
+function combined(main: SinkOutcome, cleanup: SinkOutcome): SinkOutcome['action'] {
+  return main.action === 'unchanged' && cleanup.action !== 'unchanged' ? cleanup.action : main.action;
 }
 
 /** Metric labels stay bounded: every replica shares one label value. */
