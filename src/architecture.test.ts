@@ -25,10 +25,12 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   kube: ['model', 'cancel', 'repeats', 'log', 'queue'],
   coredns: ['model', 'kube', 'log'],
   haproxy: ['model', 'log'],
-  reconcile: ['model', 'cancel', 'repeats', 'log', 'queue', 'metrics', 'sources', 'plan', 'kube', 'coredns', 'haproxy'],
+  hostsfile: [],
+  reconcile: ['model', 'cancel', 'repeats', 'log', 'queue', 'metrics', 'sources', 'plan', 'kube', 'coredns', 'haproxy', 'hostsfile'],
   commands: ['model', 'log', 'config', 'sources', 'plan', 'kube', 'coredns'],
   main: ['model', 'log', 'config', 'metrics', 'health', 'queue', 'kube', 'coredns', 'haproxy', 'plan', 'reconcile'],
-  cli: ['log', 'config', 'commands', 'main'],
+  'hosts-main': ['model', 'log', 'config', 'queue', 'kube', 'plan', 'hostsfile', 'reconcile'],
+  cli: ['log', 'config', 'commands', 'main', 'hosts-main'],
 };
 
 /** Pure: planning and text, tested as functions. No Node I/O, no Kubernetes or HTTP clients. */
@@ -40,6 +42,8 @@ const PURE = [
   'plan/routes.ts',
   'plan/upstreams.ts',
   'coredns/custom.ts',
+  'hostsfile/block.ts',
+  'plan/hosts.ts',
   'coredns/corefile.ts',
   'coredns/corefile-error.ts',
   'coredns/lexer.ts',

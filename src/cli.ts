@@ -7,10 +7,14 @@ import { renderCorefileCommand, RENDER_USAGE } from './commands/render-corefile.
 import { uninstallCommand } from './commands/uninstall.js';
 import { ConfigError, envName, FLAGS, loadConfig } from './config.js';
 import { createLogger } from './log.js';
+import { removeHostsFileBlock, runHostsFile } from './hosts-main.js';
 import { runController } from './main.js';
 
 const USAGE = `Usage: hairpin-proxy [run] [flags]     run the controller (default)
        hairpin-proxy uninstall [flags]   remove hairpin-proxy's rules from the live Corefile
+       hairpin-proxy hosts-file --hosts-path PATH [--remove] [flags]
+                                         keep the routed hosts in a node's /etc/hosts (a DaemonSet);
+                                         --remove takes our block out and exits
        ${RENDER_USAGE.split('\n').join('\n       ')}
        ${PLAN_USAGE.split('\n').join('\n       ')}
 
@@ -31,6 +35,22 @@ export async function main(argv: readonly string[], io: CommandIO = processIO): 
         return await renderCorefileCommand(args, io);
       case 'plan':
         return await planCommand(args, io);
+      case 'hosts-file': {
+        const { hostsPath, remove, rest } = hostsFileArgs(args);
+        const help = rest.includes('--help') || rest.includes('-h');
+        // Flags are checked before --help answers: a DaemonSet's arguments can be tried that way.
+        const config = loadConfig(rest.filter((arg) => arg !== '--help' && arg !== '-h'), process.env);
+        if (help) {
+          io.stdout(USAGE);
+          return 0;
+        }
+        const log = createLogger(config.logLevel);
+        if (remove) {
+          await removeHostsFileBlock(hostsPath, log);
+          return 0;
+        }
+        return await runHostsFile(config, hostsPath, log, stopSignal());
+      }
       case 'run':
       case 'uninstall': {
         if (args.includes('--help') || args.includes('-h')) {
@@ -53,6 +73,22 @@ export async function main(argv: readonly string[], io: CommandIO = processIO): 
     io.stderr(`hairpin-proxy ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
+}
+
+/** hosts-file's own flags; the rest are run's. */
+function hostsFileArgs(args: readonly string[]): { hostsPath: string; remove: boolean; rest: string[] } {
+  const rest: string[] = [];
+  let hostsPath = '';
+  let remove = false;
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i] ?? '';
+    if (arg === '--remove') remove = true;
+    else if (arg === '--hosts-path') hostsPath = args[(i += 1)] ?? '';
+    else if (arg.startsWith('--hosts-path=')) hostsPath = arg.slice('--hosts-path='.length);
+    else rest.push(arg);
+  }
+  if (!hostsPath.startsWith('/')) throw new UsageError('hosts-file needs --hosts-path with an absolute path (the node\'s /etc/hosts, mounted)');
+  return { hostsPath, remove, rest };
 }
 
 /** SIGTERM and SIGINT start a graceful drain; a second signal exits at once. */

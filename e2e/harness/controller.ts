@@ -21,6 +21,8 @@ export interface ControllerOptions {
   /** Run as the admin instead of the controller's own identity (never, unless a test says why). */
   readonly asAdmin?: boolean;
   readonly name?: string;
+  /** The subcommand and its own flags (default ['run']), e.g. ['hosts-file', '--hosts-path', file]. */
+  readonly command?: readonly string[];
   /**
    * Data Plane API URLs of HAProxy replicas this test started (always local). Without them the
    * controller runs with --no-manage-haproxy: the seeded hairpin EndpointSlice names an address
@@ -67,7 +69,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     command: process.execPath,
     args: [
       cli,
-      'run',
+      ...(options.command ?? ['run']),
       '--kubeconfig',
       options.asAdmin ? controlPlane.adminKubeconfigPath : controlPlane.controllerKubeconfigPath,
       '--listen-address',

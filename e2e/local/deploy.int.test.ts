@@ -33,6 +33,7 @@ import {
   REPO_ROOT,
   startControlPlane,
   startProcess,
+  toolPath,
   waitFor,
   withLogs,
   type ControlPlane,
@@ -265,6 +266,36 @@ describe('deploy/base', () => {
         expect({ what, refused: refused.code !== 0 }).toEqual({ what, refused: true });
         expect(refused.stderr).toMatch(/violates PodSecurity "restricted:latest"/);
       }
+    }),
+  );
+});
+
+describe('deploy/node (hosts-file on every node)', () => {
+  it(
+    'installs in its own namespace, the only one whose Pod Security allows the hostPath, and its arguments are ones the command takes',
+    withLogs(async () => {
+      // For real: the namespace and its Pod Security labels; the rest as a server-side dry run.
+      await plane.kubectl(['apply', '-f', 'deploy/node/namespace.yaml']);
+      const dryRun = await plane.kubectl(['apply', '--dry-run=server', '-k', 'deploy/node'], { allowFail: true });
+      // Admitted (enforce: privileged), with the one warning the namespace asks for (warn: baseline).
+      expect(dryRun.code).toBe(0);
+      expect(dryRun.stderr.trim()).toBe('Warning: would violate PodSecurity "baseline:latest": hostPath volumes (volume "etc-hosts")');
+      for (const object of ['namespace/hairpin-proxy-node', 'clusterrole.rbac.authorization.k8s.io/hairpin-proxy-node', 'daemonset.apps/hairpin-proxy-node']) {
+        expect(dryRun.stdout).toContain(object);
+      }
+      const rendered = readYamlObjects(execFileSync(await toolPath('kubectl'), ['kustomize', 'deploy/node'], { cwd: REPO_ROOT }).toString());
+      const daemonSet = rendered.find((o) => o.kind === 'DaemonSet') as unknown as { spec: { template: { spec: PodSpec } } } | undefined;
+      const args = daemonSet?.spec.template.spec.containers[0]?.args ?? [];
+      expect(args.slice(0, 3)).toEqual(['hosts-file', '--hosts-path', '/host/etc/hosts']);
+      // The same arguments, with --help, are accepted by the CLI (a bad flag would exit 2).
+      const help = execFileSync(process.execPath, [join(REPO_ROOT, 'dist/cli.js'), ...args, '--help'], { cwd: REPO_ROOT }).toString();
+      expect(help).toMatch(/hosts-file --hosts-path PATH/);
+      // The same Pod in deploy/base's namespace is refused: the hostPath exception stays confined.
+      await plane.kubectl(['apply', '-f', 'deploy/base/namespace.yaml']);
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'hosts-file', namespace: 'hairpin-proxy' }, spec: daemonSet?.spec.template.spec };
+      const refused = await plane.kubectl(['create', '--dry-run=server', '-f', '-'], { input: pod, allowFail: true });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/violates PodSecurity "restricted/);
     }),
   );
 });

@@ -10,7 +10,10 @@ export interface NamespacedName {
 }
 
 export interface WatchTargets {
-  readonly coredns: NamespacedName;
+  /** The CoreDNS ConfigMap (absent for hosts-file, which writes no Corefile). */
+  readonly coredns?: NamespacedName;
+  /** Every Service of this namespace: the hairpin Services whose ClusterIPs hosts-file writes. */
+  readonly hairpinNamespace?: string;
   /** The upstream Services: their PROXY annotation and load balancer ipMode matter to DNS and HAProxy. */
   readonly upstreams: readonly NamespacedName[];
   /** Present when the controller configures the hairpin HAProxy: the upstreams' endpoints and the replicas. */
@@ -34,6 +37,8 @@ export interface ClusterWatches {
   /** An upstream's Service and EndpointSlices (no slices when HAProxy is not managed). */
   readonly upstreamTarget: (upstream: NamespacedName) => IngressTarget;
   readonly hairpinSlices: () => readonly V1EndpointSlice[];
+  /** The Services of hairpinNamespace (empty without it). */
+  readonly hairpinServices: () => readonly V1Service[];
   /** Looks for the Gateway API CRDs (before start), then keeps looking for missing ones until stop. */
   readonly discoverGatewayApi: (signal?: AbortSignal) => Promise<void>;
   readonly startRechecking: () => void;
@@ -57,17 +62,8 @@ export function watchCluster(kubeConfig: KubeConfig, apis: KubeApis, targets: Wa
     { name: 'ingressclasses', path: '/apis/networking.k8s.io/v1/ingressclasses', list: (request) => apis.networking.listIngressClass({}, request) },
     options,
   );
-  const corednsSelector = byName(targets.coredns);
-  const corednsConfigMap = new ResilientInformer<V1ConfigMap>(
-    kubeConfig,
-    {
-      name: 'coredns-configmap',
-      path: `/api/v1/namespaces/${targets.coredns.namespace}/configmaps`,
-      list: (request) => apis.core.listNamespacedConfigMap({ namespace: targets.coredns.namespace, fieldSelector: corednsSelector }, request),
-      fieldSelector: corednsSelector,
-    },
-    options,
-  );
+  const corednsConfigMap = targets.coredns ? configMapNamed(kubeConfig, apis, targets.coredns, options) : undefined;
+  const hairpinServices = targets.hairpinNamespace ? servicesOf(kubeConfig, apis, targets.hairpinNamespace, options) : undefined;
   const upstreams = targets.upstreams.map((upstream) => ({
     ref: upstream,
     service: serviceNamed(kubeConfig, apis, upstream, options),
@@ -84,7 +80,7 @@ export function watchCluster(kubeConfig: KubeConfig, apis: KubeApis, targets: Wa
 
   const services = upstreams.map((u) => u.service);
   const byScope: ReadonlyArray<[ChangeScope, ReadonlyArray<ResilientInformer<KubernetesObject>>]> = [
-    ['coredns', [ingresses, ingressClasses, corednsConfigMap, ...services] as Array<ResilientInformer<KubernetesObject>>],
+    ['coredns', [ingresses, ingressClasses, ...(corednsConfigMap ? [corednsConfigMap] : []), ...(hairpinServices ? [hairpinServices] : []), ...services] as Array<ResilientInformer<KubernetesObject>>],
     ['haproxy', (targets.haproxy ? [...services, ...upstreams.flatMap((u) => (u.slices ? [u.slices] : [])), ...(hairpinSlices ? [hairpinSlices] : [])] : []) as Array<ResilientInformer<KubernetesObject>>],
   ];
   for (const [scope, informers] of byScope) for (const informer of informers) informer.onChange(() => notify(scope));
@@ -106,6 +102,7 @@ export function watchCluster(kubeConfig: KubeConfig, apis: KubeApis, targets: Wa
       return { service: upstream?.service.list()[0], slices: upstream?.slices?.list() ?? [] };
     },
     hairpinSlices: () => hairpinSlices?.list() ?? [],
+    hairpinServices: () => hairpinServices?.list() ?? [],
     discoverGatewayApi: async (signal) => {
       try {
         await gatewayApi?.discover(signal);
@@ -121,6 +118,28 @@ export function watchCluster(kubeConfig: KubeConfig, apis: KubeApis, targets: Wa
 
 function byName({ name }: NamespacedName): string {
   return `metadata.name=${name}`;
+}
+
+function configMapNamed(kubeConfig: KubeConfig, apis: KubeApis, configMap: NamespacedName, options: InformerOptions): ResilientInformer<V1ConfigMap> {
+  const fieldSelector = byName(configMap);
+  return new ResilientInformer<V1ConfigMap>(
+    kubeConfig,
+    {
+      name: 'coredns-configmap',
+      path: `/api/v1/namespaces/${configMap.namespace}/configmaps`,
+      list: (request) => apis.core.listNamespacedConfigMap({ namespace: configMap.namespace, fieldSelector }, request),
+      fieldSelector,
+    },
+    options,
+  );
+}
+
+function servicesOf(kubeConfig: KubeConfig, apis: KubeApis, namespace: string, options: InformerOptions): ResilientInformer<V1Service> {
+  return new ResilientInformer<V1Service>(
+    kubeConfig,
+    { name: `hairpin-services ${namespace}`, path: `/api/v1/namespaces/${namespace}/services`, list: (request) => apis.core.listNamespacedService({ namespace }, request) },
+    options,
+  );
 }
 
 function serviceNamed(kubeConfig: KubeConfig, apis: KubeApis, service: NamespacedName, options: InformerOptions): ResilientInformer<V1Service> {

@@ -33,6 +33,8 @@ export interface ServiceLike {
   readonly spec?: {
     readonly type?: string;
     readonly clusterIP?: string;
+    /** Both families' addresses on a dual-stack Service (clusterIP is the first). */
+    readonly clusterIPs?: readonly string[];
     readonly selector?: Readonly<Record<string, string>>;
     readonly ports?: ReadonlyArray<{ readonly name?: string; readonly port?: number; readonly protocol?: string; readonly targetPort?: number | string }>;
   };

@@ -1,5 +1,6 @@
 import { CorefileError } from '../coredns/corefile.js';
 import { DataPlaneError, type DataPlaneErrorKind } from '../haproxy/dataplane/errors.js';
+import { HostsEntryError, HostsFileError } from '../hostsfile/block.js';
 import { KubeError, type KubeErrorKind } from '../kube/errors.js';
 import type { RetryClass } from '../queue/index.js';
 
@@ -13,7 +14,7 @@ const PERMANENT_DATAPLANE: ReadonlySet<DataPlaneErrorKind> = new Set(['Invalid',
 
 /** How the work queue retries a failed sync, decided by the error's kind (like TerminalError). */
 export function retryClassOf(error: unknown): RetryClass {
-  if (error instanceof CorefileError) return 'permanent';
+  if (error instanceof CorefileError || error instanceof HostsFileError || error instanceof HostsEntryError) return 'permanent';
   if (error instanceof KubeError) return PERMANENT_KUBE.has(error.kind) ? 'permanent' : 'transient';
   if (error instanceof DataPlaneError) return PERMANENT_DATAPLANE.has(error.kind) ? 'permanent' : 'transient';
   return 'transient';
