@@ -42,6 +42,7 @@ const PURE = [
   'plan/routes.ts',
   'plan/upstreams.ts',
   'coredns/custom.ts',
+  'coredns/nodelocal.ts',
   'hostsfile/block.ts',
   'plan/hosts.ts',
   'coredns/corefile.ts',

@@ -27,6 +27,8 @@ export interface Config {
   /** Where the rewrite rules go: the Corefile itself, or the coredns-custom ConfigMap (k3s, AKS); auto decides by the Corefile. */
   readonly corednsMode: 'corefile' | 'custom' | 'auto';
   readonly corednsCustomConfigMap: string;
+  /** auto: forward the hosts from node-local-dns to CoreDNS where the node-local-dns ConfigMap exists. */
+  readonly nodeLocalDns: 'auto' | 'off';
   readonly resyncMs: number;
   readonly listenAddress: { readonly host: string; readonly port: number } | undefined;
   readonly logLevel: string;
@@ -91,6 +93,7 @@ export const FLAGS: readonly Flag[] = [
   { name: 'coredns-key', kind: 'string', default: 'Corefile', help: 'key of the Corefile in that ConfigMap' },
   { name: 'coredns-mode', kind: 'string', default: 'auto', help: 'corefile (edit the Corefile), custom (the coredns-custom ConfigMap of k3s and AKS) or auto (custom where the Corefile imports *.override files)' },
   { name: 'coredns-custom-configmap', kind: 'string', default: 'coredns-custom', help: 'name of the ConfigMap whose *.override keys the Corefile imports (custom mode)' },
+  { name: 'node-local-dns', kind: 'string', default: 'auto', help: 'auto: where the node-local-dns ConfigMap exists, add a server block that sends the hosts to the cluster DNS (else node-local-dns sends them upstream, past the rewrite); off' },
   { name: 'resync', kind: 'string', default: '5m', help: 'period of the full resync that repairs drift (e.g. 30s, 5m, 1h)' },
   { name: 'listen-address', kind: 'string', default: ':8080', help: 'address of /healthz, /readyz and /metrics; "off" disables' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
@@ -160,6 +163,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     corednsKey: matching('coredns-key', CONFIGMAP_KEY, 'a ConfigMap key'),
     corednsMode: oneOf('coredns-mode', text('coredns-mode'), ['corefile', 'custom', 'auto'] as const),
     corednsCustomConfigMap: matching('coredns-custom-configmap', DNS_SUBDOMAIN, 'a ConfigMap name'),
+    nodeLocalDns: oneOf('node-local-dns', text('node-local-dns'), ['auto', 'off'] as const),
     resyncMs: parseDuration('resync', text('resync')),
     listenAddress: parseListenAddress(text('listen-address')),
     logLevel,

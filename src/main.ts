@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { loggableConfig, type Config, type HaproxyConfig } from './config.js';
 import { CorednsCustomSink } from './coredns/custom-sink.js';
+import { NodeLocalDnsSink } from './coredns/nodelocal-sink.js';
 import { CorednsSink } from './coredns/sink.js';
 import { DataPlaneClient } from './haproxy/dataplane/client.js';
 import { DEFAULT_HAPROXY_POLICY } from './haproxy/desired.js';
@@ -58,6 +59,7 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     coredns: new CorednsSink(new KubeConfigMapStore(apis.core, config.corednsNamespace, config.corednsConfigMap), config.corednsKey),
     dnsMode: config.corednsMode,
     custom: new CorednsCustomSink(apis.core, config.corednsNamespace, config.corednsCustomConfigMap),
+    ...(config.nodeLocalDns === 'auto' ? { nodeLocal: NodeLocalDnsSink.inCluster(apis.core, config.corednsNamespace, config.clusterDomain) } : {}),
     ...(policy.mode.kind === 'targets' ? { hairpinServices: new HairpinServicesSink(apis.core, config.targetNamespace, config.targetService) } : {}),
     events,
     log,

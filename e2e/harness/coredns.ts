@@ -45,6 +45,10 @@ export interface CoreDnsOptions {
   /** CoreDNS counts as up once this name resolves to this address (default: the hairpin Service). */
   readonly readyProbe?: { readonly name: string; readonly address: string };
   readonly startTimeoutMs?: number;
+  /** For the process and its files, when a test runs several (default coredns). */
+  readonly name?: string;
+  /** What the Pod's own start-up does to the ConfigMap's text first (node-cache substitutes its pillars). */
+  readonly substitute?: (corefile: string) => string;
 }
 
 export interface DnsRecord {
@@ -119,9 +123,10 @@ export async function startCoreDns(options: CoreDnsOptions): Promise<CoreDns> {
   const probe = options.readyProbe ?? { name: HAIRPIN_FQDN, address: HAIRPIN_CLUSTER_IP };
   const [corednsBin, digBin] = await Promise.all([toolPath('coredns'), toolPath('dig')]);
   const port = await freePort();
-  const corefilePath = join(tmpDir, 'Corefile');
+  const name = options.name ?? 'coredns';
+  const corefilePath = join(tmpDir, options.name ? `${name}.Corefile` : 'Corefile');
   const core = controlPlane.kubeConfig('admin').makeApiClient(CoreV1Api);
-  const mountDir = join(tmpDir, 'coredns-mounted');
+  const mountDir = join(tmpDir, `${name}-mounted`);
   const mount = options.mountedConfigMap ? { from: options.mountedConfigMap.mountPath, to: mountDir } : undefined;
   if (mount) mkdirSync(mountDir, { recursive: true });
   /** Keys as files, written atomically like the kubelet's projection; removed keys go. */
@@ -152,7 +157,7 @@ export async function startCoreDns(options: CoreDnsOptions): Promise<CoreDns> {
       syncError = undefined;
       if (text === undefined || text === synced) return;
       const tmp = `${corefilePath}.tmp`;
-      writeFileSync(tmp, localizeCorefile(text, port, controlPlane.adminKubeconfigPath, mount));
+      writeFileSync(tmp, localizeCorefile(options.substitute ? options.substitute(text) : text, port, controlPlane.adminKubeconfigPath, mount));
       renameSync(tmp, corefilePath);
       synced = text;
     } catch (error) {
@@ -182,31 +187,14 @@ export async function startCoreDns(options: CoreDnsOptions): Promise<CoreDns> {
   registerCleanup('stop the Corefile syncer', stopSyncer);
 
   const corednsProcess = startProcess({
-    name: 'coredns',
+    name,
     command: corednsBin,
     args: ['-conf', corefilePath, '-dns.port', String(port)],
     logDir: tmpDir,
   });
 
-  const resolve = (name: string, type = 'A'): Promise<DnsAnswer> =>
-    new Promise((done, fail) => {
-      execFile(
-        digBin,
-        [`@127.0.0.1`, '-p', String(port), '+noall', '+answer', '+question', '+comments', '+tries=1', '+time=2', name, type],
-        { timeout: 10_000 },
-        (error, stdout) => {
-          // dig exits 9 when no server answered; any other failure is a harness problem.
-          if (error && error.code !== 9) return fail(new Error(`dig ${name} ${type} failed: ${error.message}`));
-          done(parseDig(stdout));
-        },
-      );
-    });
-
-  const addressesOf = async (name: string, type = 'A') => {
-    const { answers } = await resolve(name, type);
-    const asked = `${name.replace(/\.$/, '')}.`.toLowerCase();
-    return answers.filter((r) => r.type === type && r.name.toLowerCase() === asked).map((r) => r.data);
-  };
+  const resolve = (name: string, type = 'A'): Promise<DnsAnswer> => digAt(digBin, port, name, type);
+  const addressesOf = async (name: string, type = 'A') => addressesIn(await resolve(name, type), name, type);
 
   await waitFor(async () => (await addressesOf(probe.name)).includes(probe.address), {
     timeoutMs: options.startTimeoutMs ?? 30_000,
@@ -226,6 +214,28 @@ export async function startCoreDns(options: CoreDnsOptions): Promise<CoreDns> {
       await corednsProcess.stop();
     },
   };
+}
+
+/** One question to a DNS server on 127.0.0.1:port with dig (one try, 2 s), parsed by parseDig. */
+export function digAt(digBin: string, port: number, name: string, type = 'A'): Promise<DnsAnswer> {
+  return new Promise((done, fail) => {
+    execFile(
+      digBin,
+      [`@127.0.0.1`, '-p', String(port), '+noall', '+answer', '+question', '+comments', '+tries=1', '+time=2', name, type],
+      { timeout: 10_000 },
+      (error, stdout) => {
+        // dig exits 9 when no server answered; any other failure is a harness problem.
+        if (error && error.code !== 9) return fail(new Error(`dig ${name} ${type} failed: ${error.message}`));
+        done(parseDig(stdout));
+      },
+    );
+  });
+}
+
+/** The data of the answer's records of this type whose owner is exactly name (case-insensitive). */
+export function addressesIn(answer: DnsAnswer, name: string, type = 'A'): string[] {
+  const asked = `${name.replace(/\.$/, '')}.`.toLowerCase();
+  return answer.answers.filter((r) => r.type === type && r.name.toLowerCase() === asked).map((r) => r.data);
 }
 
 /** Parses `dig +noall +answer +question +comments` output. */

@@ -17,3 +17,4 @@ export * from './seed.js';
 export * from './tmp.js';
 export * from './tools.js';
 export * from './corefile-text.js';
+export * from './node-local-dns.js';

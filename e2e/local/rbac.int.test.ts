@@ -80,6 +80,8 @@ describe('the controller identity', () => {
       // --coredns-mode custom: its own key of coredns-custom, which it may have to create.
       for (const verb of ['get', 'patch', 'delete']) expect(await controllerCan(verb, 'configmaps/coredns-custom', '-n', 'kube-system')).toBe(true);
       expect(await controllerCan('create', 'configmaps', '-n', 'kube-system')).toBe(true);
+      // node-local-dns: its Corefile, where the cluster runs it.
+      for (const verb of ['get', 'patch']) expect(await controllerCan(verb, 'configmaps/node-local-dns', '-n', 'kube-system')).toBe(true);
       for (const verb of ['list', 'watch']) expect(await controllerCan(verb, 'ingresses.networking.k8s.io', '--all-namespaces')).toBe(true);
       expect(await controllerCan('watch', 'ingressclasses.networking.k8s.io')).toBe(true);
       expect(await controllerCan('watch', 'endpointslices.discovery.k8s.io', '--all-namespaces')).toBe(true);

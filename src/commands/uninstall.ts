@@ -1,5 +1,6 @@
 import { removeHairpinRules } from '../coredns/corefile.js';
 import { CorednsCustomSink } from '../coredns/custom-sink.js';
+import { NodeLocalDnsSink } from '../coredns/nodelocal-sink.js';
 import { CorednsSink } from '../coredns/sink.js';
 import type { Config } from '../config.js';
 import { loadKubeConfig, makeApis } from '../kube/client.js';
@@ -23,6 +24,8 @@ export async function uninstallCommand(config: Config, log: Logger): Promise<num
   // In every mode: the coredns-custom override, and the ConfigMap itself if hairpin-proxy created it.
   const custom = new CorednsCustomSink(apis.core, config.corednsNamespace, config.corednsCustomConfigMap);
   if ((await custom.write(undefined, context)).action !== 'unchanged') log.info({ configMap: custom.location }, 'override removed');
+  const nodeLocal = await NodeLocalDnsSink.inCluster(apis.core, config.corednsNamespace, config.clusterDomain).apply([], context);
+  if (nodeLocal.action !== 'absent') log.info({ outcome: nodeLocal.action }, 'node-local-dns: our block removed where there was one');
   if (await custom.deleteIfOursAndEmpty(context)) log.info({ configMap: `${custom.namespace}/${custom.name}` }, 'deleted the coredns-custom ConfigMap hairpin-proxy had created');
   const services = await new HairpinServicesSink(apis.core, config.targetNamespace, config.targetService).apply([], { log, dryRun: config.dryRun });
   if (services.removed.length > 0) log.info({ removed: services.removed }, 'hairpin Services removed');

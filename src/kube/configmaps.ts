@@ -4,6 +4,7 @@ import { kubeCall } from './request.js';
 
 export interface ConfigMapSnapshot {
   readonly data: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
   readonly resourceVersion: string;
   readonly ref: ObjectRef;
 }
@@ -46,6 +47,7 @@ function snapshotOf(configMap: V1ConfigMap): ConfigMapSnapshot {
   const meta = configMap.metadata ?? {};
   return {
     data: configMap.data ?? {},
+    labels: meta.labels ?? {},
     resourceVersion: meta.resourceVersion ?? '',
     ref: {
       kind: 'ConfigMap',

@@ -2,6 +2,7 @@ import { isCancelled } from '../cancel.js';
 import { CorefileError, removeHairpinRules, renderCorefile, type Route } from '../coredns/corefile.js';
 import { importsOverrides, renderOverride } from '../coredns/custom.js';
 import type { CorednsCustomSink } from '../coredns/custom-sink.js';
+import type { NodeLocalDnsSink } from '../coredns/nodelocal-sink.js';
 import type { CorednsSink, SinkContext, SinkOutcome } from '../coredns/sink.js';
 import { desiredHaproxy, type DesiredHaproxy, type HaproxyPolicy } from '../haproxy/desired.js';
 import type { HairpinServicesSink } from '../kube/hairpin-services.js';
@@ -27,6 +28,8 @@ export interface ControllerDeps {
   readonly dnsMode?: 'corefile' | 'custom' | 'auto';
   /** The coredns-custom override: written in custom mode, removed in corefile mode. */
   readonly custom?: CorednsCustomSink;
+  /** node-local-dns's Corefile, where the cluster runs it: the hosts forwarded to the cluster DNS. */
+  readonly nodeLocal?: NodeLocalDnsSink;
   /** With --target: the per-upstream hairpin Services, written before the Corefile names them. */
   readonly hairpinServices?: HairpinServicesSink;
   readonly events: EventRecorder;
@@ -62,6 +65,8 @@ export class Controller {
   readonly #skipped: SkippedHostReport;
   /** Per replica key, the warnings about its desired config already logged. */
   readonly #haproxyWarnings = new Map<string, ReadonlySet<string>>();
+  /** What node-local-dns said last (reconciled, skipped hosts), so that it is reported when it changes. */
+  #nodeLocalReport = '';
   /** Upstreams whose ipMode Proxy has been reported: once each, again only after it went away. */
   #ipModeProxy: ReadonlySet<string> = new Set();
   #dnsSynced = false;
@@ -132,6 +137,7 @@ export class Controller {
     }
     const routes = plan.routes.map(({ host, target, wildcard }) => ({ host, target, ...(wildcard ? { wildcard } : {}) }));
     const outcome = await this.#writeDns(routes, context);
+    await this.#writeNodeLocal(plan.routes.map((route) => route.host), context);
     if (outcome.action === 'updated') {
       this.deps.metrics?.writes.inc({ target: 'coredns' });
       const targets = plan.upstreams.map((upstream) => upstream.target);
@@ -158,6 +164,23 @@ export class Controller {
     const written = await coredns.apply((corefile) => renderCorefile(corefile, routes), context);
     const cleaned = custom ? await custom.write(undefined, context) : written;
     return { ...written, action: combined(written, cleaned), location: coredns.location };
+  }
+
+  /** node-local-dns sends only the cluster domain to CoreDNS: our hosts must be forwarded there too. */
+  async #writeNodeLocal(hosts: readonly string[], context: SinkContext): Promise<void> {
+    const sink = this.deps.nodeLocal;
+    if (!sink) return;
+    const outcome = await sink.apply(hosts, context);
+    const report = outcome.action === 'reconciled' ? 'reconciled' : 'skipped' in outcome ? JSON.stringify(outcome.skipped) : '';
+    if (report === this.#nodeLocalReport) return;
+    this.#nodeLocalReport = report;
+    if (outcome.action === 'reconciled') {
+      const message = `${sink.location} is labelled addonmanager.kubernetes.io/mode=Reconcile: the addon manager would revert our block, so hairpin hosts still bypass CoreDNS on nodes using node-local-dns; set the label to EnsureExists, or see the README`;
+      context.log.warn(message);
+      this.deps.events.record(sink.object, 'Warning', 'NodeLocalDnsReconciled', message);
+    } else if ('skipped' in outcome) {
+      for (const { host, reason } of outcome.skipped) context.log.warn({ host, reason }, 'node-local-dns: not forwarding a host');
+    }
   }
 
   /** KEP-1860: say once per upstream that its hosts need no hairpin, on its Service. */

@@ -27,7 +27,7 @@ export class FakeConfigMapStore implements ConfigMapStore {
       throw new KubeError('Unavailable', 'read ConfigMap', 503, 'apiserver down');
     }
     if (this.data === undefined) throw new KubeError('NotFound', 'read ConfigMap', 404, 'not found');
-    return { data: { ...this.data }, resourceVersion: String(this.resourceVersion), ref: this.ref() };
+    return { data: { ...this.data }, labels: {}, resourceVersion: String(this.resourceVersion), ref: this.ref() };
   }
 
   async setKey(key: string, value: string, resourceVersion: string, signal?: AbortSignal): Promise<ConfigMapSnapshot> {
@@ -40,7 +40,7 @@ export class FakeConfigMapStore implements ConfigMapStore {
     if (resourceVersion !== String(this.resourceVersion)) throw new KubeError('Conflict', 'update ConfigMap', 409, 'the object has been modified');
     this.edit(key, value);
     this.writes += 1;
-    return { data: { ...this.data }, resourceVersion: String(this.resourceVersion), ref: this.ref() };
+    return { data: { ...this.data }, labels: {}, resourceVersion: String(this.resourceVersion), ref: this.ref() };
   }
 
   /** A write by somebody else (kubectl edit, another controller). */
