@@ -8,12 +8,10 @@ import type { Logger } from './log.js';
 import { planHostsFile } from './plan/hosts.js';
 import { planRoutes, routePolicyOf } from './plan/routes.js';
 import { backoffDelay } from './queue/index.js';
-import { retryClassOf } from './reconcile/retry.js';
+import { INFORMER_RESTART, retryClassOf, SYNC_RETRY } from './reconcile/retry.js';
 import { Runner } from './reconcile/runner.js';
 
 const HOSTS_KEY = 'hosts';
-const INFORMER_RESTART = { baseMs: 500, maxMs: 30_000, jitter: 0.2 };
-const SYNC_RETRY = { baseMs: 200, maxMs: 5_000, jitter: 0.2 };
 
 /**
  * Wiring of `hairpin-proxy hosts-file`: on every node (a DaemonSet, no leader election), one

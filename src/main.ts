@@ -23,13 +23,9 @@ import { createMetrics } from './metrics.js';
 import { routePolicyOf } from './plan/routes.js';
 import { backoffDelay } from './queue/index.js';
 import { COREDNS_KEY, Controller, type HaproxyDeps } from './reconcile/controller.js';
-import { retryClassOf } from './reconcile/retry.js';
+import { INFORMER_RESTART, retryClassOf, SYNC_RETRY } from './reconcile/retry.js';
 import { Runner } from './reconcile/runner.js';
 
-const INFORMER_RESTART = { baseMs: 500, maxMs: 30_000, jitter: 0.2 };
-// Transient failures: a short cap, so a recovered apiserver or Data Plane API is picked up within
-// seconds. Permanent ones (bad input) use the queue's minutes-long backoff and wake on new input.
-const SYNC_RETRY = { baseMs: 200, maxMs: 5_000, jitter: 0.2 };
 /** `--once` is run by Jobs and CI steps: an apiserver that cannot be listed must end it, not hang it. */
 const ONCE_CACHE_SYNC_TIMEOUT_MS = 30_000;
 const LEASE_NAME = 'hairpin-proxy';
