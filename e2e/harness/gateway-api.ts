@@ -17,7 +17,8 @@ export interface GatewayApiCrdOptions {
   readonly kinds?: readonly string[];
 }
 
-interface Crd {
+/** The parts of a CustomResourceDefinition the harness reads. */
+export interface Crd {
   readonly kind: string;
   readonly metadata: { readonly name: string };
   readonly spec: {
@@ -58,7 +59,14 @@ export async function installGatewayApiCrds(plane: ControlPlane, options: Gatewa
   }
   const missing = (options.kinds ?? []).filter((kind) => !crds.some((crd) => crd.spec.names.kind === kind));
   if (missing.length > 0) throw new Error(`the ${options.channel} Gateway API CRDs have no kind ${missing.join(', ')}`);
+  await installCrds(plane, crds);
+}
 
+/**
+ * Applies CRDs server-side (the field manager `e2e`), then waits until each is Established and
+ * every version it serves answers a list (60 s each at most).
+ */
+export async function installCrds(plane: ControlPlane, crds: readonly Crd[]): Promise<void> {
   await plane.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=e2e', '-f', '-'], {
     input: { apiVersion: 'v1', kind: 'List', items: crds },
     timeoutMs: 120_000,

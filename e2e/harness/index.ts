@@ -4,6 +4,7 @@ export * from './controlplane.js';
 export * from './coredns.js';
 export * from './dataplane.js';
 export * from './dataplane-client.js';
+export * from './external-dns.js';
 export * from './faults.js';
 export * from './gateway-api.js';
 export * from './haproxy-forwarder.js';

@@ -19,6 +19,7 @@ export type ToolName =
   | 'coredns'
   | 'dataplaneapi'
   | 'kind'
+  | 'external-dns'
   | 'kubectl'
   | 'haproxy'
   | 'nginx'
@@ -38,7 +39,9 @@ export type ToolName =
   | 'buildah'
   | 'busybox'
   // Not a binary: the directory of the Gateway API CRDs, {experimental,standard}/*.yaml.
-  | 'gateway-api-crds';
+  | 'gateway-api-crds'
+  // Not a binary: the DNSEndpoint CRD's YAML file (of EXTERNAL_DNS_VERSION).
+  | 'external-dns-crd';
 
 /** HAIRPIN_TOOL_KUBE_APISERVER etc.: an explicit binary wins over hack/tools (and is the memo). */
 export function toolEnvName(name: ToolName): string {
