@@ -43,6 +43,8 @@ const PURE = [
   'plan/upstreams.ts',
   'coredns/custom.ts',
   'coredns/nodelocal.ts',
+  'commands/doctor-checks.ts',
+  'plan/dns-endpoints.ts',
   'hostsfile/block.ts',
   'plan/hosts.ts',
   'coredns/corefile.ts',

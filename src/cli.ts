@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { doctorCommand, DOCTOR_USAGE } from './commands/doctor.js';
 import { planCommand, PLAN_USAGE } from './commands/plan.js';
 import { processIO, UsageError, type CommandIO } from './commands/io.js';
 import { renderCorefileCommand, RENDER_USAGE } from './commands/render-corefile.js';
@@ -17,6 +18,7 @@ const USAGE = `Usage: hairpin-proxy [run] [flags]     run the controller (defaul
                                          --remove takes our block out and exits
        ${RENDER_USAGE.split('\n').join('\n       ')}
        ${PLAN_USAGE.split('\n').join('\n       ')}
+       ${DOCTOR_USAGE.split('\n').join('\n       ')}
 
 Flags of run and uninstall (each also read from the environment variable shown):
 ${FLAGS.map((f) => `  --${f.name.padEnd(18)} ${envName(f.name).padEnd(26)} ${f.help}${f.default && f.kind !== 'boolean' ? ` (default ${f.default})` : ''}`).join('\n')}
@@ -35,6 +37,12 @@ export async function main(argv: readonly string[], io: CommandIO = processIO): 
         return await renderCorefileCommand(args, io);
       case 'plan':
         return await planCommand(args, io);
+      case 'doctor':
+        if (args.includes('--help') || args.includes('-h')) {
+          io.stdout(USAGE);
+          return 0;
+        }
+        return await doctorCommand(args, io, process.env);
       case 'hosts-file': {
         const { hostsPath, remove, rest } = hostsFileArgs(args);
         const help = rest.includes('--help') || rest.includes('-h');

@@ -25,7 +25,7 @@ export interface Config {
   readonly corednsConfigMap: string;
   readonly corednsKey: string;
   /** Where the rewrite rules go: the Corefile itself, or the coredns-custom ConfigMap (k3s, AKS); auto decides by the Corefile. */
-  readonly corednsMode: 'corefile' | 'custom' | 'auto';
+  readonly corednsMode: 'corefile' | 'custom' | 'auto' | 'external-dns';
   readonly corednsCustomConfigMap: string;
   /** auto: forward the hosts from node-local-dns to CoreDNS where the node-local-dns ConfigMap exists. */
   readonly nodeLocalDns: 'auto' | 'off';
@@ -91,7 +91,7 @@ export const FLAGS: readonly Flag[] = [
   { name: 'coredns-namespace', kind: 'string', default: 'kube-system', help: 'namespace of the CoreDNS ConfigMap' },
   { name: 'coredns-configmap', kind: 'string', default: 'coredns', help: 'name of the CoreDNS ConfigMap' },
   { name: 'coredns-key', kind: 'string', default: 'Corefile', help: 'key of the Corefile in that ConfigMap' },
-  { name: 'coredns-mode', kind: 'string', default: 'auto', help: 'corefile (edit the Corefile), custom (the coredns-custom ConfigMap of k3s and AKS) or auto (custom where the Corefile imports *.override files)' },
+  { name: 'coredns-mode', kind: 'string', default: 'auto', help: 'corefile (edit the Corefile), custom (the coredns-custom ConfigMap of k3s and AKS), auto (custom where the Corefile imports *.override files, else corefile) or external-dns (a DNSEndpoint per host, for managed clusters that forbid CoreDNS edits; never chosen by auto)' },
   { name: 'coredns-custom-configmap', kind: 'string', default: 'coredns-custom', help: 'name of the ConfigMap whose *.override keys the Corefile imports (custom mode)' },
   { name: 'node-local-dns', kind: 'string', default: 'auto', help: 'auto: where the node-local-dns ConfigMap exists, add a server block that sends the hosts to the cluster DNS (else node-local-dns sends them upstream, past the rewrite); off' },
   { name: 'resync', kind: 'string', default: '5m', help: 'period of the full resync that repairs drift (e.g. 30s, 5m, 1h)' },
@@ -161,7 +161,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     corednsNamespace: matching('coredns-namespace', DNS_LABEL, 'a namespace name'),
     corednsConfigMap: matching('coredns-configmap', DNS_SUBDOMAIN, 'a ConfigMap name'),
     corednsKey: matching('coredns-key', CONFIGMAP_KEY, 'a ConfigMap key'),
-    corednsMode: oneOf('coredns-mode', text('coredns-mode'), ['corefile', 'custom', 'auto'] as const),
+    corednsMode: oneOf('coredns-mode', text('coredns-mode'), ['corefile', 'custom', 'auto', 'external-dns'] as const),
     corednsCustomConfigMap: matching('coredns-custom-configmap', DNS_SUBDOMAIN, 'a ConfigMap name'),
     nodeLocalDns: oneOf('node-local-dns', text('node-local-dns'), ['auto', 'off'] as const),
     resyncMs: parseDuration('resync', text('resync')),

@@ -11,6 +11,7 @@ import { HaproxySink } from './haproxy/sink.js';
 import { startHealthServer } from './health.js';
 import { apiserverOf, loadKubeConfig, makeApis } from './kube/client.js';
 import { KubeConfigMapStore } from './kube/configmaps.js';
+import { DnsEndpointsSink } from './kube/dns-endpoints.js';
 import { logIgnoredRoutes } from './kube/gateway-api.js';
 import { HairpinServicesSink } from './kube/hairpin-services.js';
 import { AggregatingEventRecorder, KubeEventWriter } from './kube/events.js';
@@ -45,6 +46,7 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
       coredns: { namespace: config.corednsNamespace, name: config.corednsConfigMap },
       upstreams: policy.mode.kind === 'single' ? [policy.mode.upstream] : policy.mode.rules.map((rule) => rule.upstream),
       ...(config.haproxy ? { haproxy: { hairpinService } } : {}),
+      ...(config.corednsMode === 'external-dns' ? { hairpinNamespace: config.targetNamespace } : {}),
       ...(policy.mode.kind === 'targets' ? { gatewayApi: { recheckMs: config.gatewayApiRecheckMs } } : {}),
     },
     { log, restartDelayMs: (attempt) => backoffDelay(attempt, INFORMER_RESTART, Math.random) },
@@ -55,6 +57,8 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     coredns: new CorednsSink(new KubeConfigMapStore(apis.core, config.corednsNamespace, config.corednsConfigMap), config.corednsKey),
     dnsMode: config.corednsMode,
     custom: new CorednsCustomSink(apis.core, config.corednsNamespace, config.corednsCustomConfigMap),
+    dnsEndpoints: new DnsEndpointsSink(apis, config.targetNamespace),
+    hairpinServiceCache: watches.hairpinServices,
     ...(config.nodeLocalDns === 'auto' ? { nodeLocal: NodeLocalDnsSink.inCluster(apis.core, config.corednsNamespace, config.clusterDomain) } : {}),
     ...(policy.mode.kind === 'targets' ? { hairpinServices: new HairpinServicesSink(apis.core, config.targetNamespace, config.targetService) } : {}),
     events,

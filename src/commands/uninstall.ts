@@ -5,6 +5,7 @@ import { CorednsSink } from '../coredns/sink.js';
 import type { Config } from '../config.js';
 import { loadKubeConfig, makeApis } from '../kube/client.js';
 import { KubeConfigMapStore } from '../kube/configmaps.js';
+import { DnsEndpointsSink } from '../kube/dns-endpoints.js';
 import { HairpinServicesSink } from '../kube/hairpin-services.js';
 import type { Logger } from '../log.js';
 
@@ -26,6 +27,8 @@ export async function uninstallCommand(config: Config, log: Logger): Promise<num
   if ((await custom.write(undefined, context)).action !== 'unchanged') log.info({ configMap: custom.location }, 'override removed');
   const nodeLocal = await NodeLocalDnsSink.inCluster(apis.core, config.corednsNamespace, config.clusterDomain).apply([], context);
   if (nodeLocal.action !== 'absent') log.info({ outcome: nodeLocal.action }, 'node-local-dns: our block removed where there was one');
+  const endpoints = await new DnsEndpointsSink(apis, config.targetNamespace).apply([], context);
+  if (endpoints.removed > 0) log.info({ removed: endpoints.removed }, 'DNSEndpoints removed');
   if (await custom.deleteIfOursAndEmpty(context)) log.info({ configMap: `${custom.namespace}/${custom.name}` }, 'deleted the coredns-custom ConfigMap hairpin-proxy had created');
   const services = await new HairpinServicesSink(apis.core, config.targetNamespace, config.targetService).apply([], { log, dryRun: config.dryRun });
   if (services.removed.length > 0) log.info({ removed: services.removed }, 'hairpin Services removed');

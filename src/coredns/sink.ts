@@ -76,7 +76,7 @@ export class CorednsSink {
   async #read(signal: AbortSignal | undefined) {
     const snapshot = await this.store.read(signal).catch((error: unknown) => {
       throw error instanceof KubeError && error.kind === 'NotFound'
-        ? new KubeError('NotFound', `read ${this.location}`, 404, 'not found: is CoreDNS the cluster DNS? (GKE uses kube-dns, which is not supported)')
+        ? new KubeError('NotFound', `read ${this.location}`, 404, 'not found: is CoreDNS the cluster DNS? Where it is not (GKE\'s kube-dns) or may not be edited (EKS Auto Mode, GKE Autopilot), use --coredns-mode external-dns')
         : error;
     });
     this.#object = { ...snapshot.ref, resourceVersion: undefined };

@@ -1,4 +1,4 @@
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, AuthorizationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 
 /** An explicit kubeconfig file, else in-cluster credentials, else ~/.kube/config and $KUBECONFIG. */
 export function loadKubeConfig(path: string | undefined): KubeConfig {
@@ -15,6 +15,10 @@ export interface KubeApis {
   readonly coordination: CoordinationV1Api;
   /** Gateway API objects, which have no typed client. */
   readonly custom: CustomObjectsApi;
+  /** Deployments (doctor looks for the original Ruby hairpin-proxy). */
+  readonly apps: AppsV1Api;
+  /** SubjectAccessReviews (doctor asks what the controller's ServiceAccount may do). */
+  readonly authorization: AuthorizationV1Api;
 }
 
 export function makeApis(kubeConfig: KubeConfig): KubeApis {
@@ -24,6 +28,8 @@ export function makeApis(kubeConfig: KubeConfig): KubeApis {
     discovery: kubeConfig.makeApiClient(DiscoveryV1Api),
     coordination: kubeConfig.makeApiClient(CoordinationV1Api),
     custom: kubeConfig.makeApiClient(CustomObjectsApi),
+    apps: kubeConfig.makeApiClient(AppsV1Api),
+    authorization: kubeConfig.makeApiClient(AuthorizationV1Api),
   };
 }
 

@@ -19,11 +19,20 @@ export interface HostsPlan {
  * ClusterIP(s) (both families on a dual-stack Service). /etc/hosts has no wildcards.
  */
 export function planHostsFile(plan: RoutePlan, services: readonly ServiceLike[], namespace: string): HostsPlan {
+  return planAddresses(plan, services, namespace, '/etc/hosts cannot hold a wildcard');
+}
+
+/**
+ * Pure: each routed host → its target Service's ClusterIP(s), for the places that need addresses
+ * rather than a name to rewrite to (/etc/hosts, external-dns's DNSEndpoints). With a reason,
+ * wildcard hosts are skipped with it.
+ */
+export function planAddresses(plan: RoutePlan, services: readonly ServiceLike[], namespace: string, skipWildcards?: string): HostsPlan {
   const entries: HostsEntry[] = [];
   const skipped: Array<{ host: string; reason: string }> = [];
   for (const route of plan.routes) {
-    if (route.host.startsWith('*.')) {
-      skipped.push({ host: route.host, reason: '/etc/hosts cannot hold a wildcard' });
+    if (skipWildcards && route.host.startsWith('*.')) {
+      skipped.push({ host: route.host, reason: skipWildcards });
       continue;
     }
     const name = route.target.split('.')[0];

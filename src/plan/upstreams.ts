@@ -153,7 +153,7 @@ function fqdn(service: string, hairpin: HairpinSettings): string {
  * the hash keeps two upstreams of the same name in different namespaces apart.
  */
 export function hairpinServiceName(hairpinService: string, upstream: NamespacedName): string {
-  const hash = fnv1a(`${upstream.namespace}/${upstream.name}`).toString(16).padStart(8, '0').slice(0, 6);
+  const hash = shortHash(`${upstream.namespace}/${upstream.name}`).slice(0, 6);
   const prefix = hairpinService.slice(0, 63 - hash.length - 1).replace(/-+$/, '');
   const room = 63 - prefix.length - hash.length - 2;
   const middle = upstream.name.slice(0, Math.max(0, room)).replace(/-+$/, '');
@@ -175,6 +175,11 @@ function portSlots(keys: readonly string[]): Map<string, number> {
     slots.set(key, slot);
   }
   return slots;
+}
+
+/** 8 hex digits of FNV-1a: a stable suffix that keeps generated names apart. */
+export function shortHash(text: string): string {
+  return fnv1a(text).toString(16).padStart(8, '0');
 }
 
 /** FNV-1a, 32 bits: a stable, dependency-free hash for names and ports. */

@@ -5,13 +5,16 @@ import type { CorednsCustomSink } from '../coredns/custom-sink.js';
 import type { NodeLocalDnsSink } from '../coredns/nodelocal-sink.js';
 import type { CorednsSink, SinkContext, SinkOutcome } from '../coredns/sink.js';
 import { desiredHaproxy, type DesiredHaproxy, type HaproxyPolicy } from '../haproxy/desired.js';
+import type { DnsEndpointsSink } from '../kube/dns-endpoints.js';
+import { KubeError } from '../kube/errors.js';
 import type { HairpinServicesSink } from '../kube/hairpin-services.js';
 import type { Replica } from '../haproxy/replicas.js';
 import type { HaproxyOutcome, HaproxySink } from '../haproxy/sink.js';
 import type { EventRecorder } from '../kube/events.js';
 import { nextSyncId, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { IngressTarget, ObjectRef, Snapshot } from '../model/objects.js';
+import type { IngressTarget, ObjectRef, ServiceLike, Snapshot } from '../model/objects.js';
+import { planDnsEndpoints } from '../plan/dns-endpoints.js';
 import { planRoutes, type RoutePlan, type RoutePolicy } from '../plan/routes.js';
 import { resolveUpstreams, type NamespacedName, type Upstream } from '../plan/upstreams.js';
 import { levelFor, RepeatFilter } from '../repeats.js';
@@ -24,8 +27,12 @@ export interface ControllerDeps {
   readonly snapshot: () => Snapshot;
   readonly policy: RoutePolicy;
   readonly coredns: CorednsSink;
-  /** `corefile`, `custom` (the coredns-custom ConfigMap), or `auto` (custom where the Corefile imports *.override). */
-  readonly dnsMode?: 'corefile' | 'custom' | 'auto';
+  /** `corefile`, `custom` (the coredns-custom ConfigMap), `auto` (custom where the Corefile imports *.override), or `external-dns` (DNSEndpoints). */
+  readonly dnsMode?: 'corefile' | 'custom' | 'auto' | 'external-dns';
+  /** external-dns mode: our DNSEndpoints (elsewhere: removed where there are any). */
+  readonly dnsEndpoints?: DnsEndpointsSink;
+  /** The Services of the hairpin namespace, for the ClusterIPs the DNSEndpoints carry. */
+  readonly hairpinServiceCache?: () => readonly ServiceLike[];
   /** The coredns-custom override: written in custom mode, removed in corefile mode. */
   readonly custom?: CorednsCustomSink;
   /** node-local-dns's Corefile, where the cluster runs it: the hosts forwarded to the cluster DNS. */
@@ -136,7 +143,7 @@ export class Controller {
       await this.deps.hairpinServices.apply(services, context);
     }
     const routes = plan.routes.map(({ host, target, wildcard }) => ({ host, target, ...(wildcard ? { wildcard } : {}) }));
-    const outcome = await this.#writeDns(routes, context);
+    const outcome = this.deps.dnsMode === 'external-dns' ? await this.#writeDnsEndpoints(plan, log, context) : await this.#writeDns(routes, context);
     await this.#writeNodeLocal(plan.routes.map((route) => route.host), context);
     if (outcome.action === 'updated') {
       this.deps.metrics?.writes.inc({ target: 'coredns' });
@@ -163,7 +170,24 @@ export class Controller {
     }
     const written = await coredns.apply((corefile) => renderCorefile(corefile, routes), context);
     const cleaned = custom ? await custom.write(undefined, context) : written;
+    await this.deps.dnsEndpoints?.apply([], context);
     return { ...written, action: combined(written, cleaned), location: coredns.location };
+  }
+
+  /**
+   * Managed clusters that forbid CoreDNS edits: one DNSEndpoint per host for external-dns to
+   * publish. What the other modes wrote is removed where it can be read; a CoreDNS ConfigMap that
+   * is not there or not ours to read is what this mode is for, not an error.
+   */
+  async #writeDnsEndpoints(plan: RoutePlan, log: Logger, context: SinkContext): Promise<SinkOutcome & { readonly location: string }> {
+    const sink = this.deps.dnsEndpoints as DnsEndpointsSink;
+    const { objects, skipped } = planDnsEndpoints(plan, this.deps.hairpinServiceCache?.() ?? [], this.deps.policy.hairpin.namespace);
+    for (const { host, reason } of skipped) log.debug({ host, reason }, 'no DNSEndpoint for a host yet');
+    const written = await sink.apply(objects, context);
+    await this.deps.coredns.apply(removeHairpinRules, context).catch(ignoreUnreadable);
+    await this.deps.custom?.write(undefined, context).catch(ignoreUnreadable);
+    const diff = `${written.created} created, ${written.updated} updated, ${written.removed} removed`;
+    return { action: written.action === 'absent' ? 'unchanged' : written.action, diff, attempts: 1, location: `DNSEndpoints in ${sink.namespace}` };
   }
 
   /** node-local-dns sends only the cluster domain to CoreDNS: our hosts must be forwarded there too. */
@@ -227,6 +251,11 @@ export class Controller {
       this.deps.events.record(replica.pod ?? this.deps.haproxy.service, 'Warning', 'HaproxySyncFailed', `hairpin-proxy cannot configure HAProxy at ${replica.url}: ${message}`);
     }
   }
+}
+
+function ignoreUnreadable(error: unknown): undefined {
+  if (error instanceof KubeError && (error.kind === 'NotFound' || error.kind === 'Forbidden')) return undefined;
+  throw error;
 }
 
 function combined(main: SinkOutcome, cleanup: SinkOutcome): SinkOutcome['action'] {
