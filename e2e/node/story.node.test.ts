@@ -11,20 +11,27 @@
  *  3. The wait from an Ingress's creation to CoreDNS answering with the hairpin address is printed
  *     (bench/node-dns.ts measures it; nothing here asserts a time).
  *  4. Deleting the leader Pod hands the Lease to the standby, which keeps the Corefile in sync.
+ *  4b. deploy/node's hosts-file DaemonSet puts the host into the node's /etc/hosts (the node here
+ *     is this machine: its file is backed up and restored whatever happens), so a client on the
+ *     node itself resolves it to the hairpin Service; deleting the DaemonSet restores the file.
  *  5. The README's uninstall leaves the Corefile byte for byte as it was.
  *  6. KEP-1860: with ipMode Proxy, kube-proxy drops its rule and the Pod reaches nginx through the
  *     load balancer without any hairpin.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { blockMentions, canUseNetns, cleanupAll, dataplaneTools, makeTmpDir, markerBlock, REPO_ROOT, waitFor, withLogs } from '../harness/index.js';
+import { blockMentions, canUseNetns, cleanupAll, dataplaneTools, makeTmpDir, markerBlock, registerCleanup, REPO_ROOT, waitFor, withLogs } from '../harness/index.js';
 import { describeHttp, httpGet } from '../story/http-get.js';
 import { challengeUrl, runSelfCheck } from '../story/self-check.js';
 import { nodeSkipReason } from './cluster.js';
 import { OUTSIDE } from './outside.js';
 import { HAIRPIN_NAMESPACE, installHairpin, loadBalancerRules, setLoadBalancerStatus, setUpNodeScenario, TEST_HOST, type NodeScenario } from './scenario.js';
-import { APP_NAMESPACE, appIngress, uninstallJob } from './workloads.js';
+import { APP_NAMESPACE, appIngress, uninstallJob, writeNodeOverlay } from './workloads.js';
+
+/** The node of this story is this machine: its own /etc/hosts is the node's. */
+const NODE_HOSTS = '/etc/hosts';
 
 const skipReason = (await nodeSkipReason()) ?? ((await canUseNetns()).ok ? undefined : (await canUseNetns()).reason);
 if (skipReason) console.warn(`real-node story skipped: ${skipReason}`);
@@ -113,6 +120,24 @@ const leaseHolder = async () =>
     await scenario.plane.apply(appIngress('failover', 'failover.example.test'));
     await waitFor(async () => blockMentions(markerBlock(await scenario.readCorefile()), 'failover.example.test'), { timeoutMs: 60_000, what: 'the new leader to route failover.example.test' });
   }), 120_000);
+
+  it('deploy/node: the hosts-file DaemonSet maps the host to the hairpin Service in the node\'s /etc/hosts, and deleting it restores the file byte for byte', withLogs(async () => {
+    const before = readFileSync(NODE_HOSTS);
+    // Whatever happens below, the machine's file ends as it began (in place: it may be a bind mount).
+    registerCleanup('restore the node\'s /etc/hosts', () => {
+      if (!readFileSync(NODE_HOSTS).equals(before)) writeFileSync(NODE_HOSTS, before);
+    });
+    const overlay = writeNodeOverlay(join(makeTmpDir('node-hosts-overlay'), 'overlay'), scenario.images.controller);
+    await kubectl(['apply', '-f', join(REPO_ROOT, 'deploy', 'node', 'namespace.yaml')]);
+    await kubectl(['apply', '-k', overlay]);
+    await kubectl(['-n', 'hairpin-proxy-node', 'rollout', 'status', 'daemonset/hairpin-proxy-node', '--timeout=180s'], 190_000);
+    await waitFor(async () => readFileSync(NODE_HOSTS, 'utf8').includes(`${hairpinIp} ${TEST_HOST}\n`), { timeoutMs: 60_000, intervalMs: 500, what: `${TEST_HOST} in the node's /etc/hosts` });
+    expect(readFileSync(NODE_HOSTS).subarray(0, before.length).equals(before)).toBe(true);
+    // A client on the node itself (as kubelet or the runtime resolve): the node's resolver answers from the file.
+    expect(execFileSync('getent', ['hosts', TEST_HOST], { timeout: 5_000 }).toString().trim().split(/\s+/)[0]).toBe(hairpinIp);
+    await kubectl(['delete', '-k', overlay, '--wait=true', '--timeout=120s'], 130_000);
+    await waitFor(async () => readFileSync(NODE_HOSTS).equals(before), { timeoutMs: 60_000, intervalMs: 500, what: 'the node\'s /etc/hosts to be as it was' });
+  }), 300_000);
 
   it('the README\'s uninstall (stop the controller, run deploy/uninstall-job.yaml) restores the Corefile byte for byte', withLogs(async () => {
     await kubectl(['-n', HAIRPIN_NAMESPACE, 'delete', 'deployment', 'hairpin-proxy', '--cascade=foreground'], 120_000);

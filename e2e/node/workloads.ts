@@ -243,6 +243,20 @@ backend hairpin_ingress_${p}
   return `${haproxyBaseConfig({ runtimeSocket: '/run/hairpin-haproxy/runtime.sock' })}\n${port(80)}\n${port(443)}`;
 }
 
+/** deploy/node (the hosts-file DaemonSet) with only the controller image changed. */
+export function writeNodeOverlay(dir: string, controllerImage: string): string {
+  mkdirSync(dir, { recursive: true });
+  const [newName = '', newTag = ''] = controllerImage.split(/:(?=[^:]+$)/);
+  const kustomization = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: [relative(dir, join(REPO_ROOT, 'deploy', 'node'))],
+    images: [{ name: 'ghcr.io/hairpin-proxy/hairpin-proxy', newName, newTag }],
+  };
+  writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2));
+  return dir;
+}
+
 /** deploy/uninstall-job.yaml with the controller image changed, as its header tells users to. */
 export function uninstallJob(controllerImage: string): string {
   return readFileSync(join(REPO_ROOT, 'deploy', 'uninstall-job.yaml'), 'utf8').replaceAll('ghcr.io/hairpin-proxy/hairpin-proxy:0.1.0', controllerImage);
