@@ -5,10 +5,10 @@ import { REPO_ROOT } from './tools.js';
 const BUILT = 'HAIRPIN_E2E_BUILT';
 
 /**
- * Compiles src/ to dist/ once per test run (`tsc -p tsconfig.build.json`, the same build as
- * `npm run build`). global-setup.ts calls it before any suite; a suite run without that global
- * setup builds on first use. The marker lives in process.env, which jest's test files share with
- * the global setup. HAIRPIN_E2E_BUILT=1 skips the build (dist/ is already fresh).
+ * Compiles src/ to dist/ (`tsc -p tsconfig.build.json`, the same build as `npm run build`) on a
+ * suite's first use. The marker is process.env, which does not outlive one test file: a run of
+ * many suites would build once per file, so hack/test.sh builds first and sets
+ * HAIRPIN_E2E_BUILT=1, which skips the build (dist/ is already fresh).
  */
 export function ensureBuilt(): void {
   if (process.env[BUILT] === '1') return;
