@@ -30,7 +30,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   commands: ['model', 'log', 'config', 'sources', 'plan', 'kube', 'coredns'],
   main: ['model', 'log', 'config', 'metrics', 'health', 'queue', 'kube', 'coredns', 'haproxy', 'plan', 'reconcile'],
   'hosts-main': ['model', 'log', 'config', 'queue', 'kube', 'plan', 'hostsfile', 'reconcile'],
-  cli: ['log', 'config', 'commands', 'main', 'hosts-main'],
+  'cli-main': ['log', 'config', 'commands', 'main', 'hosts-main'],
+  cli: ['cli-main'],
 };
 
 /** Pure: planning and text, tested as functions. No Node I/O, no Kubernetes or HTTP clients. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from './cli.js';
+import { main } from './cli-main.js';
 import type { CommandIO } from './commands/io.js';
 
 const target = 'hairpin-proxy-haproxy.hairpin-proxy.svc.cluster.local';
@@ -147,5 +147,17 @@ describe('hairpin-proxy', () => {
 
   it('exits 2 on an unknown command', async () => {
     expect((await run(['frobnicate'])).code).toBe(2);
+  });
+});
+
+describe('hairpin-proxy --version', () => {
+  it('prints the package version', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const argv of [['--version'], ['version']]) {
+      const { code, stdout } = await run(argv);
+      expect(code).toBe(0);
+      expect(stdout).toBe(`hairpin-proxy ${version}\n`);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { main } from '../cli.js';
+import { main } from '../cli-main.js';
 import { ConfigError } from '../config.js';
 import { KubeError } from '../kube/errors.js';
 import { doctorCommand, type DoctorDeps } from './doctor.js';
