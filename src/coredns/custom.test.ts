@@ -1,33 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { importsOverrides, renderOverride } from './custom.js';
 
-const K3S = `.:53 {
-    errors
-    health
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-      pods insecure
-      fallthrough in-addr.arpa ip6.arpa
-    }
-    hosts /etc/coredns/NodeHosts {
-      ttl 60
-      reload 15s
-      fallthrough
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf
-    cache 30
-    loop
-    reload
-    loadbalance
-    import /etc/coredns/custom/*.override
-}
-import /etc/coredns/custom/*.server
-`;
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}.Corefile`, import.meta.url), 'utf8');
 
 describe('importsOverrides', () => {
   it.each([
-    ['k3s: imports *.override inside the root block', K3S, true],
+    ['k3s: imports *.override inside the root block', fixture('k3s'), true],
+    ['AKS: imports its custom *.override files', fixture('aks'), true],
+    ...['kubeadm', 'eks', 'rke2', 'node-local-dns', 'stub-zones'].map((name) => [`${name}: no override import`, fixture(name), false] as [string, string, boolean]),
     ['AKS-style: dns://.:53 with an override import', 'dns://.:53 {\n    import custom/*.override\n    forward . /etc/resolv.conf\n}\n', true],
     ['kubeadm: no import', '.:53 {\n    errors\n    forward . /etc/resolv.conf\n}\n', false],
     ['only the top-level *.server import', '.:53 {\n    errors\n}\nimport /etc/coredns/custom/*.server\n', false],

@@ -1,46 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { removeHairpinRules } from './corefile.js';
 import { renderNodeLocalCorefile } from './nodelocal.js';
 
 /** The kubernetes/dns addon's nodelocaldns ConfigMap as installed: the installer substituted the
  * local address, the kube-dns IP and the domain; node-cache substitutes the two pillars left. */
-const INSTALLED = `cluster.local:53 {
-    errors
-    cache {
-            success 9984 30
-            denial 9984 5
-    }
-    reload
-    loop
-    bind 169.254.20.10 10.96.0.10
-    forward . __PILLAR__CLUSTER__DNS__ {
-            force_tcp
-    }
-    prometheus :9253
-    health 169.254.20.10:8080
-    }
-in-addr.arpa:53 {
-    errors
-    cache 30
-    reload
-    loop
-    bind 169.254.20.10 10.96.0.10
-    forward . __PILLAR__CLUSTER__DNS__ {
-            force_tcp
-    }
-    prometheus :9253
-    }
-.:53 {
-    errors
-    cache 30
-    reload
-    loop
-    bind 169.254.20.10 10.96.0.10
-    forward . __PILLAR__UPSTREAM__SERVERS__
-    prometheus :9253
-    }
-`;
+const INSTALLED = readFileSync(new URL('./fixtures/node-local-dns.Corefile', import.meta.url), 'utf8');
 /** The same after the addon's own template, literal addresses instead (a hand-written install). */
 const LITERAL = INSTALLED.replaceAll('__PILLAR__CLUSTER__DNS__', '10.96.0.10').replace('__PILLAR__UPSTREAM__SERVERS__', '/etc/resolv.conf');
 
