@@ -3,7 +3,7 @@ import type { V1ConfigMap } from '@kubernetes/client-node';
 import { loadConfig, type Config } from '../config.js';
 import { apiserverOf, loadKubeConfig, makeApis, type KubeApis } from '../kube/client.js';
 import { KubeError } from '../kube/errors.js';
-import { GATEWAY_API_GROUP, GATEWAY_API_KINDS } from '../kube/gateway-api.js';
+import { GATEWAY_API_KINDS, listGatewayApiKind } from '../kube/gateway-api.js';
 import { kubeCall } from '../kube/request.js';
 import type { EndpointSliceLike, GatewayLike, RouteLike, ServiceLike } from '../model/objects.js';
 import { routePolicyOf } from '../plan/routes.js';
@@ -201,19 +201,9 @@ async function isAllowed(apis: KubeApis, config: Config, permission: Permission,
 
 /** Gateways and routes in the first served version of each kind, as the controller's watches find them. */
 async function readGatewayApi(apis: KubeApis, signal: AbortSignal): Promise<{ gateways: GatewayLike[]; routes: RouteLike[] }> {
-  const lists = await Promise.all(
-    GATEWAY_API_KINDS.map(async (spec) => {
-      for (const version of spec.versions) {
-        const list = await unlessNotFound(
-          kubeCall(`list ${spec.plural}.${GATEWAY_API_GROUP}/${version}`, signal, (o) => apis.custom.listClusterCustomObject({ group: GATEWAY_API_GROUP, version, plural: spec.plural }, o)),
-        );
-        if (list !== undefined) return { kind: spec.kind, items: ((list as { items?: unknown[] }).items ?? []) as Array<RouteLike & GatewayLike> };
-      }
-      return { kind: spec.kind, items: [] };
-    }),
-  );
+  const lists = await Promise.all(GATEWAY_API_KINDS.map(async (spec) => ({ kind: spec.kind, items: await listGatewayApiKind(apis, spec, signal) })));
   return {
-    gateways: lists.filter((l) => l.kind === 'Gateway').flatMap((l) => l.items),
-    routes: lists.filter((l) => l.kind !== 'Gateway').flatMap((l) => l.items.map((item) => (item.kind === l.kind ? item : { ...item, kind: l.kind }))),
+    gateways: lists.filter((l) => l.kind === 'Gateway').flatMap((l) => l.items as GatewayLike[]),
+    routes: lists.filter((l) => l.kind !== 'Gateway').flatMap((l) => l.items as RouteLike[]),
   };
 }

@@ -50,7 +50,7 @@ export class GatewayApiWatches {
 
   /** Every route, each with its kind (the list's items may not carry it). */
   routes(): RouteLike[] {
-    return (['HTTPRoute', 'GRPCRoute', 'TLSRoute'] as const).flatMap((kind) => ((this.#informers.get(kind)?.list() ?? []) as RouteLike[]).map((route) => (route.kind === kind ? route : { ...route, kind })));
+    return (['HTTPRoute', 'GRPCRoute', 'TLSRoute'] as const).flatMap((kind) => withKind(kind, (this.#informers.get(kind)?.list() ?? []) as RouteLike[]));
   }
 
   /** Looks for the kinds not watched yet; creates (does not start) their informers and returns them. */
@@ -104,18 +104,34 @@ export class GatewayApiWatches {
   }
 }
 
-/** The first version whose list answers; NotFound means not served. Anything else is thrown. */
-async function servedVersion(apis: KubeApis, plural: string, versions: readonly string[], signal: AbortSignal | undefined): Promise<string | undefined> {
+/** The first version whose list answers, and its items; NotFound means not served. Anything else is thrown. */
+async function firstServed(apis: KubeApis, plural: string, versions: readonly string[], signal: AbortSignal | undefined, limit?: number): Promise<{ version: string; items: KubernetesObject[] } | undefined> {
   for (const version of versions) {
     try {
-      await kubeCall(`list ${plural}.${GATEWAY_API_GROUP}/${version}`, signal, (o) => apis.custom.listClusterCustomObject({ group: GATEWAY_API_GROUP, version, plural, limit: 1 }, o));
-      return version;
+      const list = await kubeCall(`list ${plural}.${GATEWAY_API_GROUP}/${version}`, signal, (o) =>
+        apis.custom.listClusterCustomObject({ group: GATEWAY_API_GROUP, version, plural, ...(limit === undefined ? {} : { limit }) }, o),
+      );
+      return { version, items: (list as { items?: KubernetesObject[] }).items ?? [] };
     } catch (error) {
       if (error instanceof KubeError && error.kind === 'NotFound') continue;
       throw error;
     }
   }
   return undefined;
+}
+
+async function servedVersion(apis: KubeApis, plural: string, versions: readonly string[], signal: AbortSignal | undefined): Promise<string | undefined> {
+  return (await firstServed(apis, plural, versions, signal, 1))?.version;
+}
+
+/** Every object of one Gateway API kind, in the first version served (none where it is not), each with its kind. */
+export async function listGatewayApiKind(apis: KubeApis, spec: (typeof GATEWAY_API_KINDS)[number], signal: AbortSignal | undefined): Promise<KubernetesObject[]> {
+  return withKind(spec.kind, (await firstServed(apis, spec.plural, spec.versions, signal))?.items ?? []);
+}
+
+/** A list's items need not carry their kind; the planner tells routes apart by it. */
+function withKind<T extends { readonly kind?: string }>(kind: string, items: readonly T[]): T[] {
+  return items.map((item) => (item.kind === kind ? item : { ...item, kind }));
 }
 
 /** Without --target, routes are not watched: said once at start when there are kinds to serve. */
