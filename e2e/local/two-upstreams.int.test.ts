@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   canUseNetns,
   cleanupAll,
-  CONTROLLER_NAMESPACE,
   dataplaneTools,
   makeTmpDir,
   seedCluster,
@@ -33,7 +32,7 @@ import { startLoadBalancer } from '../story/load-balancer.js';
 import { startRelay } from '../story/relay.js';
 import { runSelfCheck } from '../story/self-check.js';
 import { addKubeProxyRules, addLocalAddress, ADDRESSES, createTopology, writePodResolvConf, type Topology } from '../story/topology.js';
-import { hairpinClusterIp, storyUpstreams, type StoryUpstream } from '../story/upstream.js';
+import { hairpinClusterIp, hairpinForwards, loadBalancerForwards, storyUpstreams, type StoryUpstream } from '../story/upstream.js';
 
 const netns = await canUseNetns();
 const dataplane = await dataplaneTools();
@@ -85,10 +84,7 @@ let tmpDir: string;
         const backend = { address: upstream.podAddress, httpPort: upstream.nginx.httpPort, httpsPort: upstream.nginx.httpsPort };
         await startLoadBalancer({ netns: topology.internet, tmpDir, address: upstream.loadBalancer, backend, proxyProtocol: upstream.story.proxyProtocol, name: `lb-${upstream.story.source}` });
         // kube-proxy's short-circuit of each load balancer address (ipMode VIP).
-        await addKubeProxyRules(
-          topology.pod,
-          upstream.story.hairpin.ports.map(({ port }) => ({ why: `LoadBalancer of ${upstream.story.source}`, from: { address: upstream.loadBalancer, port }, to: { address: upstream.podAddress, port } })),
-        );
+        await addKubeProxyRules(topology.pod, loadBalancerForwards(upstream.story, upstream.loadBalancer, upstream.podAddress));
       }
       hairpin = await startManagedHairpinHaproxy({ netns: topology.hairpin, tmpDir, address: ADDRESSES.hairpinPod });
       // A --target per upstream; HAProxy's ports are the default 80 and 443.
@@ -96,10 +92,7 @@ let tmpDir: string;
       // kube-proxy, played: each hairpin Service the controller creates goes to its frontends.
       for (const upstream of upstreams) {
         const clusterIp = await waitFor(() => hairpinClusterIp(plane, upstream.story), { timeoutMs: CONVERGE_MS, intervalMs: 200, what: `the hairpin Service ${upstream.story.hairpin.service}` });
-        await addKubeProxyRules(
-          topology.pod,
-          upstream.story.hairpin.ports.map(({ port, listenPort }) => ({ why: `ClusterIP ${CONTROLLER_NAMESPACE}/${upstream.story.hairpin.service}`, from: { address: clusterIp, port }, to: { address: ADDRESSES.hairpinPod, port: listenPort } })),
-        );
+        await addKubeProxyRules(topology.pod, hairpinForwards(upstream.story, clusterIp));
       }
     }),
     180_000,

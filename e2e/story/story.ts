@@ -43,8 +43,8 @@ import { startRelay, type Wire } from './relay.js';
 import { runOk } from './run.js';
 import { CERT_MANAGER_SELF_CHECK, challengeUrl, runSelfCheck, type SelfCheckRequest, type SelfCheckResult } from './self-check.js';
 import { StoryError } from './story-error.js';
-import { addKubeProxyRules, addLocalAddress, ADDRESSES, createTopology, writePodResolvConf, type PortForward, type Topology } from './topology.js';
-import { hairpinClusterIp, storyUpstream, type StorySource, type StoryUpstream } from './upstream.js';
+import { addKubeProxyRules, addLocalAddress, ADDRESSES, createTopology, writePodResolvConf, type Topology } from './topology.js';
+import { hairpinClusterIp, hairpinForwards, loadBalancerForwards, storyUpstream, type StorySource, type StoryUpstream } from './upstream.js';
 
 export const TEST_HOST = 'shop.example.test';
 
@@ -150,7 +150,7 @@ async function setUp(upstream: StoryUpstream, say: StoryOptions['say']): Promise
   const servers = (async () => {
     writePodResolvConf(topology.pod);
     await addLocalAddress(topology.pod, ADDRESSES.kubeDns);
-    await addKubeProxyRules(topology.pod, [loadBalancerForward(upstream), ...(upstream.source === 'ingress' ? hairpinForwards(upstream, HAIRPIN_CLUSTER_IP) : [])].flat());
+    await addKubeProxyRules(topology.pod, [...loadBalancerForwards(upstream, ADDRESSES.loadBalancer, ADDRESSES.ingressNginxPod), ...(upstream.source === 'ingress' ? hairpinForwards(upstream, HAIRPIN_CLUSTER_IP) : [])]);
     const nginx = await startIngressNginx({ netns: topology.node, tmpDir, address: ADDRESSES.ingressNginxPod, host: TEST_HOST });
     const backend = { address: nginx.address, httpPort: nginx.httpPort, httpsPort: nginx.httpsPort };
     await startLoadBalancer({ netns: topology.internet, tmpDir, address: ADDRESSES.loadBalancer, backend, proxyProtocol: upstream.proxyProtocol });
@@ -196,24 +196,6 @@ async function bothSettled<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> 
   if (ra.status === 'rejected') throw ra.reason;
   if (rb.status === 'rejected') throw rb.reason;
   return [ra.value, rb.value];
-}
-
-/** kube-proxy's rules for the upstream's LoadBalancer IP (ipMode VIP): straight to its pod, no PROXY header. */
-function loadBalancerForward(upstream: StoryUpstream): PortForward[] {
-  return upstream.hairpin.ports.map(({ port }) => ({
-    why: `LoadBalancer ${upstream.service.namespace}/${upstream.service.name} (ipMode VIP)`,
-    from: { address: ADDRESSES.loadBalancer, port },
-    to: { address: ADDRESSES.ingressNginxPod, port },
-  }));
-}
-
-/** kube-proxy's rules for a hairpin Service: each port to its HAProxy frontend in the hairpin pod. */
-function hairpinForwards(upstream: StoryUpstream, clusterIp: string): PortForward[] {
-  return upstream.hairpin.ports.map(({ port, listenPort }) => ({
-    why: `ClusterIP ${CONTROLLER_NAMESPACE}/${upstream.hairpin.service}`,
-    from: { address: clusterIp, port },
-    to: { address: ADDRESSES.hairpinPod, port: listenPort },
-  }));
 }
 
 /** What the pod's resolver answers for the test host (dig in the pod namespace, its resolv.conf). */

@@ -14,6 +14,7 @@
  */
 import { CONTROLLER_NAMESPACE, HAIRPIN_CLUSTER_IP, HAIRPIN_SERVICE, type ControlPlane } from '../harness/index.js';
 import { resolveUpstreams, type NamespacedName } from '../../src/plan/upstreams.js';
+import { ADDRESSES, type PortForward } from './topology.js';
 import { GATEWAY, GATEWAY_CLASS, INGRESS_CLASS, INGRESS_NAMESPACE, INGRESS_SERVICE, INGRESS_SERVICE_PORTS } from './cluster-objects.js';
 
 export type StorySource = 'ingress' | 'gateway';
@@ -97,4 +98,22 @@ export async function hairpinClusterIp(plane: ControlPlane, upstream: StoryUpstr
   if (upstream.hairpin.service === HAIRPIN_SERVICE) return HAIRPIN_CLUSTER_IP;
   const found = await plane.kubectl(['get', 'service', '-n', CONTROLLER_NAMESPACE, upstream.hairpin.service, '-o', 'jsonpath={.spec.clusterIP}'], { allowFail: true });
   return found.code === 0 && found.stdout.trim() !== '' ? found.stdout.trim() : undefined;
+}
+
+/** kube-proxy's rules for the upstream's LoadBalancer IP (ipMode VIP): straight to its pod, no PROXY header. */
+export function loadBalancerForwards(upstream: StoryUpstream, loadBalancer: string, pod: string): PortForward[] {
+  return upstream.hairpin.ports.map(({ port }) => ({
+    why: `LoadBalancer ${upstream.service.namespace}/${upstream.service.name} (ipMode VIP)`,
+    from: { address: loadBalancer, port },
+    to: { address: pod, port },
+  }));
+}
+
+/** kube-proxy's rules for a hairpin Service: each port to its HAProxy frontend in the hairpin pod. */
+export function hairpinForwards(upstream: StoryUpstream, clusterIp: string): PortForward[] {
+  return upstream.hairpin.ports.map(({ port, listenPort }) => ({
+    why: `ClusterIP ${CONTROLLER_NAMESPACE}/${upstream.hairpin.service}`,
+    from: { address: clusterIp, port },
+    to: { address: ADDRESSES.hairpinPod, port: listenPort },
+  }));
 }
