@@ -46,19 +46,22 @@ export class NodeLocalDnsSink {
 
   /** Routes these hosts through the cluster DNS; none removes our block. */
   async apply(hosts: readonly string[], context: SinkContext): Promise<NodeLocalOutcome> {
+    let skipped: ReadonlyArray<{ host: string; reason: string }> = [];
     try {
-      const snapshot = await this.store.read(context.signal);
-      if (snapshot.labels[ADDON_MANAGER_LABEL] === 'Reconcile') return { action: 'reconciled' };
+      const outcome = await this.#sink.apply((corefile, { labels }) => {
+        if (labels[ADDON_MANAGER_LABEL] === 'Reconcile') throw new AddonManaged();
+        const edit = renderNodeLocalCorefile(corefile, hosts, this.clusterDomain);
+        skipped = edit.skipped;
+        return edit.corefile;
+      }, context);
+      return { ...outcome, skipped };
     } catch (error) {
+      if (error instanceof AddonManaged) return { action: 'reconciled' };
       if (error instanceof KubeError && error.kind === 'NotFound') return { action: 'absent' };
       throw error;
     }
-    let skipped: ReadonlyArray<{ host: string; reason: string }> = [];
-    const outcome = await this.#sink.apply((corefile) => {
-      const edit = renderNodeLocalCorefile(corefile, hosts, this.clusterDomain);
-      skipped = edit.skipped;
-      return edit.corefile;
-    }, context);
-    return { ...outcome, skipped };
   }
 }
+
+/** Thrown by the edit, before anything is written, for a ConfigMap the addon manager reconciles. */
+class AddonManaged extends Error {}

@@ -4,8 +4,8 @@ import type { Logger } from '../log.js';
 import type { ObjectRef } from '../model/objects.js';
 import { lineDiff } from './diff.js';
 
-/** A pure edit of the Corefile text; throws CorefileError for a Corefile it must not touch. */
-export type CorefileEdit = (corefile: string) => string;
+/** A pure edit of the Corefile text, seeing the ConfigMap's labels; throws for a Corefile it must not touch. */
+export type CorefileEdit = (corefile: string, configMap: { readonly labels: Readonly<Record<string, string>> }) => string;
 
 export interface SinkOutcome {
   readonly action: 'unchanged' | 'updated' | 'dry-run';
@@ -54,7 +54,7 @@ export class CorednsSink {
   async apply(edit: CorefileEdit, context: SinkContext): Promise<SinkOutcome> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
       const { snapshot, corefile: current } = await this.#read(context.signal);
-      const next = edit(current);
+      const next = edit(current, snapshot);
       if (next === current) return { action: 'unchanged', diff: '', attempts: attempt };
       const diff = lineDiff(current, next);
       if (context.dryRun) {
