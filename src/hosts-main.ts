@@ -7,6 +7,7 @@ import { watchCluster } from './kube/watches.js';
 import type { Logger } from './log.js';
 import { planHostsFile } from './plan/hosts.js';
 import { planRoutes, routePolicyOf } from './plan/routes.js';
+import { upstreamRefs } from './plan/upstreams.js';
 import { backoffDelay } from './queue/index.js';
 import { INFORMER_RESTART, retryClassOf, SYNC_RETRY } from './reconcile/retry.js';
 import { Runner } from './reconcile/runner.js';
@@ -27,7 +28,7 @@ export async function runHostsFile(config: Config, hostsPath: string, log: Logge
     kubeConfig,
     makeApis(kubeConfig),
     {
-      upstreams: policy.mode.kind === 'single' ? [policy.mode.upstream] : policy.mode.rules.map((rule) => rule.upstream),
+      upstreams: upstreamRefs(policy.mode),
       hairpinNamespace: config.targetNamespace,
       ...(policy.mode.kind === 'targets' ? { gatewayApi: { recheckMs: config.gatewayApiRecheckMs } } : {}),
     },

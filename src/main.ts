@@ -22,6 +22,7 @@ import { watchCluster, type ClusterWatches } from './kube/watches.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { routePolicyOf } from './plan/routes.js';
+import { upstreamRefs } from './plan/upstreams.js';
 import { backoffDelay } from './queue/index.js';
 import { COREDNS_KEY, Controller, type HaproxyDeps } from './reconcile/controller.js';
 import { INFORMER_RESTART, retryClassOf, SYNC_RETRY } from './reconcile/retry.js';
@@ -44,7 +45,7 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     apis,
     {
       coredns: { namespace: config.corednsNamespace, name: config.corednsConfigMap },
-      upstreams: policy.mode.kind === 'single' ? [policy.mode.upstream] : policy.mode.rules.map((rule) => rule.upstream),
+      upstreams: upstreamRefs(policy.mode),
       ...(config.haproxy ? { haproxy: { hairpinService } } : {}),
       ...(config.corednsMode === 'external-dns' ? { hairpinNamespace: config.targetNamespace } : {}),
       ...(policy.mode.kind === 'targets' ? { gatewayApi: { recheckMs: config.gatewayApiRecheckMs } } : {}),

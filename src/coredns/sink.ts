@@ -46,11 +46,6 @@ export class CorednsSink {
     return this.#object;
   }
 
-  /** The live Corefile (for --coredns-mode auto to see how CoreDNS is extended). */
-  async current(signal?: AbortSignal): Promise<string> {
-    return (await this.#read(signal)).corefile;
-  }
-
   async apply(edit: CorefileEdit, context: SinkContext): Promise<SinkOutcome> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
       const { snapshot, corefile: current } = await this.#read(context.signal);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { aService } from '../testing/builders.js';
-import { hairpinServiceName, MAX_TARGET_PORTS, PROXY_PROTOCOL_ANNOTATION, reportsIpModeProxy, resolveUpstreams, TARGET_PORT_BASE, type UpstreamMode, type UpstreamRule } from './upstreams.js';
+import { upstreamRefs, hairpinServiceName, MAX_TARGET_PORTS, PROXY_PROTOCOL_ANNOTATION, reportsIpModeProxy, resolveUpstreams, TARGET_PORT_BASE, type UpstreamMode, type UpstreamRule } from './upstreams.js';
 
 const hairpin = { namespace: 'hairpin-proxy', service: 'hairpin-proxy-haproxy', clusterDomain: 'cluster.local', ports: [80, 443] };
 const rule = (ref: string, proxyProtocol?: 'v1' | 'v2'): UpstreamRule => {
@@ -94,5 +94,12 @@ describe('reportsIpModeProxy', () => {
     ['Proxy on some addresses only', ['Proxy', 'VIP'], false],
   ] as const)('%s: %s', (_name, ipModes, expected) => {
     expect(reportsIpModeProxy(aService('ns/svc', { ipModes: [...ipModes] }))).toBe(expected);
+  });
+});
+
+describe('upstreamRefs', () => {
+  it('names the one upstream, or every --target upstream in flag order', () => {
+    expect(upstreamRefs({ kind: 'single', upstream: { namespace: 'ingress-nginx', name: 'c' }, proxyProtocol: 'v1' })).toEqual([{ namespace: 'ingress-nginx', name: 'c' }]);
+    expect(upstreamRefs(targets(rule('b/two'), rule('a/one')))).toEqual([{ namespace: 'b', name: 'two' }, { namespace: 'a', name: 'one' }]);
   });
 });

@@ -106,6 +106,11 @@ export function resolveUpstreams(mode: UpstreamMode, services: readonly ServiceL
   });
 }
 
+/** The upstream Services a mode names, in flag order: what is watched for each. */
+export function upstreamRefs(mode: UpstreamMode): NamespacedName[] {
+  return mode.kind === 'single' ? [mode.upstream] : mode.rules.map((rule) => rule.upstream);
+}
+
 /** The upstream key that serves a source, or undefined when none does. */
 export type UpstreamChoice = { readonly upstream: string; readonly class: string | undefined } | { readonly upstream: undefined; readonly why: string };
 

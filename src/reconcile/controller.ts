@@ -16,7 +16,7 @@ import type { Metrics } from '../metrics.js';
 import type { IngressTarget, ObjectRef, ServiceLike, Snapshot } from '../model/objects.js';
 import { planDnsEndpoints } from '../plan/dns-endpoints.js';
 import { planRoutes, type RoutePlan, type RoutePolicy } from '../plan/routes.js';
-import { resolveUpstreams, type NamespacedName, type Upstream } from '../plan/upstreams.js';
+import { resolveUpstreams, upstreamRefs, type NamespacedName, type Upstream } from '../plan/upstreams.js';
 import { levelFor, RepeatFilter } from '../repeats.js';
 import { SkippedHostReport } from './skipped-hosts.js';
 
@@ -162,13 +162,17 @@ export class Controller {
   async #writeDns(routes: readonly Route[], context: SinkContext): Promise<SinkOutcome & { readonly location: string }> {
     const { coredns, custom } = this.deps;
     const mode = this.deps.dnsMode ?? 'corefile';
-    const useCustom = custom !== undefined && (mode === 'custom' || (mode === 'auto' && importsOverrides(await coredns.current(context.signal))));
-    if (useCustom) {
-      const written = await custom.write(renderOverride(routes), context);
+    // One read both decides auto mode and carries the Corefile edit: the common case is one GET.
+    let useCustom = false;
+    const written = await coredns.apply((corefile) => {
+      useCustom = custom !== undefined && (mode === 'custom' || (mode === 'auto' && importsOverrides(corefile)));
+      return useCustom ? corefile : renderCorefile(corefile, routes);
+    }, context);
+    if (useCustom && custom) {
+      const override = await custom.write(renderOverride(routes), context);
       const cleaned = await coredns.apply(removeHairpinRules, context);
-      return { ...written, action: combined(written, cleaned), location: custom.location };
+      return { ...override, action: combined(override, cleaned), location: custom.location };
     }
-    const written = await coredns.apply((corefile) => renderCorefile(corefile, routes), context);
     const cleaned = custom ? await custom.write(undefined, context) : written;
     await this.deps.dnsEndpoints?.apply([], context);
     return { ...written, action: combined(written, cleaned), location: coredns.location };
@@ -222,8 +226,11 @@ export class Controller {
 
   async #syncHaproxy(syncId: string, key: string, replica: Replica | undefined, log: Logger, signal: AbortSignal | undefined): Promise<SyncResult> {
     const haproxy = this.deps.haproxy as HaproxyDeps;
-    const upstreams = resolveUpstreams(this.deps.policy.mode, this.deps.snapshot().services ?? [], this.deps.policy.hairpin);
-    const forwarding = upstreams.map((u) => ({ name: u.haproxyName, proxyProtocol: u.proxyProtocol, ports: u.ports, target: haproxy.target(u.service) }));
+    // Only the upstreams' own Services and slices: a replica's sync never reads the Ingress caches.
+    const targets = new Map(upstreamRefs(this.deps.policy.mode).map((ref) => [`${ref.namespace}/${ref.name}`, haproxy.target(ref)]));
+    const services = [...targets.values()].flatMap((target) => (target.service ? [target.service] : []));
+    const upstreams = resolveUpstreams(this.deps.policy.mode, services, this.deps.policy.hairpin);
+    const forwarding = upstreams.map((u) => ({ name: u.haproxyName, proxyProtocol: u.proxyProtocol, ports: u.ports, target: targets.get(u.key) ?? haproxy.target(u.service) }));
     const built = desiredHaproxy(forwarding, haproxy.policy);
     const desired = { ...built, warnings: [...upstreams.flatMap((u) => u.warnings.map((w) => `${u.key}: ${w}`)), ...built.warnings] };
     // The pod went away after its key was queued: nothing to configure, nothing to remember.
