@@ -4,7 +4,7 @@ import { discoveredReplicas, fixedReplicas } from './replicas.js';
 const pod = (name: string) => ({ kind: 'Pod', namespace: 'hairpin-proxy', name, uid: `uid-${name}` });
 
 describe('the HAProxy replicas', () => {
-  it('are every address behind the hairpin Service, ready or not, each with its pod for Events', () => {
+  it('are every address behind the hairpin Service, ready or not, not-ready first (a new pod is configured before the serving ones), each with its pod for Events', () => {
     const replicas = discoveredReplicas(
       [
         {
@@ -19,8 +19,8 @@ describe('the HAProxy replicas', () => {
       5555,
     );
     expect(replicas).toEqual([
-      { key: 'haproxy/http://10.244.0.5:5556/v3', url: 'http://10.244.0.5:5556/v3', pod: { ...pod('haproxy-a'), apiVersion: 'v1' } },
       { key: 'haproxy/http://10.244.0.7:5556/v3', url: 'http://10.244.0.7:5556/v3', pod: { ...pod('haproxy-b'), apiVersion: 'v1' } },
+      { key: 'haproxy/http://10.244.0.5:5556/v3', url: 'http://10.244.0.5:5556/v3', pod: { ...pod('haproxy-a'), apiVersion: 'v1' } },
       { key: 'haproxy/http://[fd00::9]:5555/v3', url: 'http://[fd00::9]:5555/v3' },
     ]);
   });

@@ -21,23 +21,29 @@ export function fixedReplicas(urls: readonly string[]): Replica[] {
 /**
  * Every address behind the hairpin HAProxy Service is one replica, each with its own key so a
  * slow or broken pod never delays the others. Not-ready pods are included: a pod is not ready
- * until its HAProxy is configured, and configuring it is our job.
+ * until its HAProxy is configured, and configuring it is our job. They come first, so a new pod
+ * (say, mid-rollout, with the rollout waiting on it) is configured before the serving ones.
  */
 export function discoveredReplicas(slices: readonly EndpointSliceLike[], fallbackPort: number): Replica[] {
-  const pods = new Map<string, ObjectRef | undefined>();
+  const pods = new Map<string, { pod: ObjectRef | undefined; ready: boolean }>();
   for (const slice of slices) {
     const port = slice.ports?.find((p) => p.name === DATAPLANE_PORT_NAME)?.port ?? fallbackPort;
     for (const endpoint of slice.endpoints ?? []) {
       const pod = podOf(endpoint.targetRef);
+      // As EndpointSlice consumers must: an unknown readiness counts as ready.
+      const ready = endpoint.conditions?.ready !== false;
       for (const address of endpoint.addresses ?? []) {
-        pods.set(`http://${address.includes(':') ? `[${address}]` : address}:${port}/v3`, pod);
+        pods.set(`http://${address.includes(':') ? `[${address}]` : address}:${port}/v3`, { pod, ready });
       }
     }
   }
-  return fixedReplicas([...pods.keys()]).map((replica) => {
-    const pod = pods.get(replica.url);
-    return pod ? { ...replica, pod } : replica;
-  });
+  const notReadyFirst = (replica: Replica) => (pods.get(replica.url)?.ready ? 1 : 0);
+  return fixedReplicas([...pods.keys()])
+    .sort((a, b) => notReadyFirst(a) - notReadyFirst(b))
+    .map((replica) => {
+      const pod = pods.get(replica.url)?.pod;
+      return pod ? { ...replica, pod } : replica;
+    });
 }
 
 function podOf(ref: NonNullable<EndpointSliceLike['endpoints']>[number]['targetRef']): ObjectRef | undefined {
