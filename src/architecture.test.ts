@@ -27,7 +27,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   haproxy: ['model', 'log'],
   hostsfile: [],
   reconcile: ['model', 'cancel', 'repeats', 'log', 'queue', 'metrics', 'sources', 'plan', 'kube', 'coredns', 'haproxy', 'hostsfile'],
-  commands: ['model', 'log', 'config', 'sources', 'plan', 'kube', 'coredns'],
+  commands: ['model', 'log', 'config', 'sources', 'plan', 'kube', 'coredns', 'reconcile'],
   main: ['model', 'log', 'config', 'metrics', 'health', 'queue', 'kube', 'coredns', 'haproxy', 'plan', 'reconcile'],
   'hosts-main': ['model', 'log', 'config', 'queue', 'kube', 'plan', 'hostsfile', 'reconcile'],
   'cli-main': ['log', 'config', 'commands', 'main', 'hosts-main'],

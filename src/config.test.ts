@@ -33,8 +33,10 @@ describe('loadConfig', () => {
         dataplanePort: 5555,
         dataplaneUsername: 'admin',
         dataplanePassword: '',
+        dataplaneSecret: 'hairpin-proxy-dataplane',
       },
       leaderElection: { leaseDurationMs: 15_000, identity: expect.stringMatching(/_\d+$/) },
+      installName: 'hairpin-proxy',
     });
   });
 

@@ -37,6 +37,8 @@ export interface Config {
   readonly haproxy: HaproxyConfig | undefined;
   /** Contend for the Lease hairpin-proxy in targetNamespace before writing (undefined: do not). */
   readonly leaderElection: { readonly leaseDurationMs: number; readonly identity: string } | undefined;
+  /** The name of the install's Deployment, ServiceAccount and RBAC objects (src/kube/removal.ts). */
+  readonly installName: string;
 }
 
 /** What one `--target KEY[,KEY…]=NAMESPACE/SERVICE[:v1|v2]` says. */
@@ -58,6 +60,8 @@ export interface HaproxyConfig {
   readonly dataplanePort: number;
   readonly dataplaneUsername: string;
   readonly dataplanePassword: string;
+  /** Where the password lives when dataplanePassword is empty: a Secret in the target namespace. */
+  readonly dataplaneSecret: string;
 }
 
 export class ConfigError extends Error {
@@ -99,6 +103,7 @@ export const FLAGS: readonly Flag[] = [
   { name: 'log-level', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
   { name: 'once', kind: 'boolean', default: 'false', help: 'run one full sync and exit; the exit code says whether it succeeded' },
   { name: 'dry-run', kind: 'boolean', default: 'false', help: 'log the changes a sync would make and write nothing' },
+  { name: 'install-name', kind: 'string', default: 'hairpin-proxy', help: 'name of the Deployment (in the target namespace), ServiceAccount and RBAC objects of this install: when that Deployment is deleted, the controller removes everything it wrote to DNS first' },
   { name: 'leader-elect', kind: 'boolean', default: 'true', help: 'write only while holding the Lease hairpin-proxy in the target namespace, so replicas can stand by' },
   { name: 'leader-election-lease', kind: 'string', default: '15s', help: 'how long the lease lasts unrenewed: the longest a standby waits after a leader dies' },
   { name: 'manage-haproxy', kind: 'boolean', default: 'true', help: 'keep the hairpin HAProxy replicas configured through their Data Plane API' },
@@ -109,7 +114,8 @@ export const FLAGS: readonly Flag[] = [
   { name: 'dataplane-url', kind: 'list', default: '', help: 'Data Plane API URLs (e.g. http://10.0.0.5:5555/v3); empty: discover the pods behind the hairpin Service' },
   { name: 'dataplane-port', kind: 'string', default: '5555', help: "Data Plane API port of discovered pods, when their Service has no port named 'dataplane'" },
   { name: 'dataplane-username', kind: 'string', default: 'admin', help: 'Data Plane API user' },
-  { name: 'dataplane-password', kind: 'string', default: '', help: 'Data Plane API password (prefer the environment variable)' },
+  { name: 'dataplane-password', kind: 'string', default: '', help: 'Data Plane API password (prefer the environment variable); empty: the one in --dataplane-secret' },
+  { name: 'dataplane-secret', kind: 'string', default: 'hairpin-proxy-dataplane', help: "Secret in the target namespace whose key 'password' the HAProxy pods' Data Plane API reads; created with a random password where missing" },
 ];
 
 export function envName(flag: string): string {
@@ -119,6 +125,11 @@ export function envName(flag: string): string {
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const CONFIGMAP_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+function dnsSubdomain(flag: string, value: string, what: string): string {
+  if (!DNS_SUBDOMAIN.test(value)) throw new ConfigError(flag, `${JSON.stringify(value)} is not ${what}`);
+  return value;
+}
+
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
 export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Config {
@@ -174,6 +185,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
       raw.get('leader-elect') === true
         ? Object.freeze({ leaseDurationMs: parseLease(text('leader-election-lease')), identity: identityOf(env) })
         : undefined,
+    installName: matching('install-name', DNS_LABEL, 'a Deployment name'),
   });
 }
 
@@ -189,6 +201,7 @@ function loadHaproxyConfig(raw: Map<string, string | boolean | string[]>): Hapro
     dataplanePort: parsePort('dataplane-port', text('dataplane-port')),
     dataplaneUsername: text('dataplane-username'),
     dataplanePassword: text('dataplane-password'),
+    dataplaneSecret: dnsSubdomain('dataplane-secret', text('dataplane-secret'), 'a valid Secret name'),
   };
 }
 

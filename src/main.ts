@@ -9,11 +9,13 @@ import { ReplicaPool } from './haproxy/replica-pool.js';
 import { discoveredReplicas, fixedReplicas } from './haproxy/replicas.js';
 import { HaproxySink } from './haproxy/sink.js';
 import { startHealthServer } from './health.js';
-import { apiserverOf, loadKubeConfig, makeApis } from './kube/client.js';
+import { apiserverOf, loadKubeConfig, makeApis, type KubeApis } from './kube/client.js';
 import { KubeConfigMapStore } from './kube/configmaps.js';
 import { DnsEndpointsSink } from './kube/dns-endpoints.js';
 import { logIgnoredRoutes } from './kube/gateway-api.js';
+import { DataplanePassword } from './kube/dataplane-secret.js';
 import { HairpinServicesSink } from './kube/hairpin-services.js';
+import { RemovalGuard } from './kube/removal.js';
 import { AggregatingEventRecorder, KubeEventWriter } from './kube/events.js';
 import { waitForSync } from './kube/informer.js';
 import { LeaderElector, leaseTimings } from './kube/leader.js';
@@ -26,11 +28,15 @@ import { upstreamRefs } from './plan/upstreams.js';
 import { backoffDelay } from './queue/index.js';
 import { COREDNS_KEY, Controller, type HaproxyDeps } from './reconcile/controller.js';
 import { INFORMER_RESTART, retryClassOf, SYNC_RETRY } from './reconcile/retry.js';
+import { Removal } from './reconcile/removal.js';
 import { Runner } from './reconcile/runner.js';
+import { removeEverything } from './reconcile/uninstall.js';
 
 /** `--once` is run by Jobs and CI steps: an apiserver that cannot be listed must end it, not hang it. */
 const ONCE_CACHE_SYNC_TIMEOUT_MS = 30_000;
 const LEASE_NAME = 'hairpin-proxy';
+/** Below the controller pod's terminationGracePeriodSeconds (deploy/base/controller.yaml: 60). */
+const REMOVAL_CLEANUP_MS = 45_000;
 
 /** Wiring only: config → clients → informers → controller → runner → servers. Returns the exit code. */
 export async function runController(config: Config, log: Logger, stop: AbortSignal): Promise<number> {
@@ -40,6 +46,7 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
   const events = new AggregatingEventRecorder(new KubeEventWriter(apis.core), log);
   const hairpinService = { namespace: config.targetNamespace, name: config.targetService };
   const policy = routePolicyOf(config);
+  const password = config.haproxy ? await dataplanePasswordOf(config.haproxy, apis.core, config, log, stop) : undefined;
   const watches = watchCluster(
     kubeConfig,
     apis,
@@ -66,7 +73,7 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     log,
     metrics,
     dryRun: config.dryRun,
-    ...(config.haproxy ? { haproxy: haproxyDeps(config.haproxy, watches, hairpinService, log) } : {}),
+    ...(config.haproxy && password ? { haproxy: haproxyDeps(config.haproxy, password, watches, hairpinService, log) } : {}),
   });
   // --once and --dry-run are an operator's one-off commands: they do not contend for the lease.
   const elector =
@@ -78,6 +85,14 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
           log,
         })
       : undefined;
+  const guard = new RemovalGuard(kubeConfig, { name: config.installName, namespace: config.targetNamespace, corednsNamespace: config.corednsNamespace }, log);
+  const removal = new Removal({
+    removing: () => guard.removing(),
+    cleanUp: () => removeEverything(apis, config, log),
+    release: () => guard.release(),
+    ...(elector ? { leadership: elector } : {}),
+    log,
+  });
   const runner = new Runner({
     keys: () => controller.keys(),
     sync: (key, signal) => controller.sync(key, signal),
@@ -108,7 +123,15 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     await waitForSync(watches.all(), log, { signal: stop, apiserver: apiserverOf(kubeConfig), ...(config.once ? { timeoutMs: ONCE_CACHE_SYNC_TIMEOUT_MS } : {}) });
     log.info('informer caches synced');
     if (config.once) return await syncOnce(controller, log);
-    await runner.run(stop);
+    // --dry-run writes nothing, so it neither arms nor performs the removal cleanup.
+    const armed =
+      !config.dryRun &&
+      (await guard.arm().catch((error: unknown) => {
+        log.error({ err: error }, 'cannot arm the removal cleanup: deleting this install will leave its DNS changes behind');
+        return false;
+      }));
+    await runner.run(armed ? AbortSignal.any([stop, removal.watch(stop)]) : stop);
+    if (armed) await removal.finish(REMOVAL_CLEANUP_MS);
     return 0;
   } catch (error) {
     if (stop.aborted) return 0;
@@ -133,7 +156,20 @@ async function syncOnce(controller: Controller, log: Logger): Promise<number> {
   }
 }
 
-function haproxyDeps(config: HaproxyConfig, watches: ClusterWatches, service: { namespace: string; name: string }, log: Logger): HaproxyDeps {
+/** --dataplane-password when given, else the Secret (created where missing, except by --dry-run). */
+async function dataplanePasswordOf(haproxy: HaproxyConfig, core: KubeApis['core'], config: Config, log: Logger, stop: AbortSignal): Promise<Pick<DataplanePassword, 'current' | 'refresh'>> {
+  const fixed = haproxy.dataplanePassword;
+  if (fixed) return { current: () => fixed, refresh: () => undefined };
+  return DataplanePassword.ensure(core, config.targetNamespace, haproxy.dataplaneSecret, log, { signal: stop, readOnly: config.dryRun });
+}
+
+function haproxyDeps(
+  config: HaproxyConfig,
+  password: Pick<DataplanePassword, 'current' | 'refresh'>,
+  watches: ClusterWatches,
+  service: { namespace: string; name: string },
+  log: Logger,
+): HaproxyDeps {
   const pool = new ReplicaPool(
     () => (config.dataplaneUrls.length > 0 ? fixedReplicas(config.dataplaneUrls) : discoveredReplicas(watches.hairpinSlices(), config.dataplanePort)),
     (replica) =>
@@ -141,7 +177,8 @@ function haproxyDeps(config: HaproxyConfig, watches: ClusterWatches, service: { 
         new DataPlaneClient({
           baseURL: replica.url,
           username: config.dataplaneUsername,
-          password: config.dataplanePassword,
+          password: () => password.current(),
+          onUnauthorized: () => password.refresh(),
           onRetry: ({ method, path, attempt, delayMs, error }) => log.debug({ replica: replica.url, method, path, attempt, delayMs, err: error }, 'retrying a Data Plane API call'),
         }),
       ),

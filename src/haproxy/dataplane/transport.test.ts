@@ -70,6 +70,20 @@ describe('Transport', () => {
     expect(hits[0]?.headers.authorization).toBe(`Basic ${Buffer.from('admin:s3cret').toString('base64')}`);
   });
 
+  it('asks a password function at every request and reports each 401, so a rotated password is picked up', async () => {
+    const { url, hits } = await serve((req, res) =>
+      req.headers.authorization === `Basic ${Buffer.from('admin:new').toString('base64')}` ? json(res, 200, {}) : json(res, 401, { message: 'invalid credentials' }),
+    );
+    let password = 'old';
+    let unauthorized = 0;
+    const { t } = transport(url, { password: () => password, onUnauthorized: () => (unauthorized += 1) });
+    expect((await rejection(t.request({ method: 'GET', path: '/info' }))).kind).toBe('Unauthorized');
+    password = 'new';
+    expect((await t.request({ method: 'GET', path: '/info' })).status).toBe(200);
+    expect(hits).toHaveLength(2);
+    expect(unauthorized).toBe(1);
+  });
+
   it('returns undefined data for 204', async () => {
     const { url } = await serve((_req, res) => res.writeHead(204).end());
     const reply = await transport(url).t.request({ method: 'DELETE', path: '/x' });

@@ -6,7 +6,10 @@ export interface TransportOptions {
   /** API root including the version prefix, e.g. `http://127.0.0.1:5555/v3`. */
   baseURL: string;
   username: string;
-  password: string;
+  /** A function is asked at every request: the password can change while the client lives (rotation). */
+  password: string | (() => string);
+  /** Told of every 401: the password in use may be stale. */
+  onUnauthorized?: () => void;
   /** Per attempt; a sync must not hang on one stuck data-plane pod. Default 10 s. */
   timeoutMs?: number;
   /** Attempts for an idempotent request, the first included (1 = no retry). Default 4. */
@@ -64,11 +67,17 @@ export class Transport {
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
   readonly #onRetry: ((retry: RetryInfo) => void) | undefined;
+  readonly #onUnauthorized: (() => void) | undefined;
+  readonly #username: string;
+  readonly #password: () => string;
 
   constructor(options: TransportOptions) {
+    const { password } = options;
+    this.#username = options.username;
+    this.#password = typeof password === 'string' ? () => password : password;
+    this.#onUnauthorized = options.onUnauthorized;
     this.#http = axios.create({
       baseURL: options.baseURL,
-      auth: { username: options.username, password: options.password },
       timeout: options.timeoutMs ?? 10_000,
       // Every status is a reply we classify ourselves; axios errors then mean "no reply".
       validateStatus: () => true,
@@ -110,6 +119,7 @@ export class Transport {
         url: req.path,
         params: req.query,
         data: req.body,
+        auth: { username: this.#username, password: this.#password() },
         ...(req.signal ? { signal: req.signal } : {}),
         ...(req.timeoutMs === undefined ? {} : { timeout: req.timeoutMs }),
       });
@@ -121,6 +131,7 @@ export class Transport {
       throw new DataPlaneError('Unavailable', req.method, req.path, undefined, detail, { cause: error });
     }
     if (response.status >= 400) {
+      if (response.status === 401) this.#onUnauthorized?.();
       throw new DataPlaneError(kindOfStatus(response.status), req.method, req.path, response.status, messageOf(response));
     }
     const version = Number(response.headers['configuration-version']);

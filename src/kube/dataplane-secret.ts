@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import type { Logger } from '../log.js';
+import { KubeError } from './errors.js';
+import { kubeCall } from './request.js';
+
+/** The key that holds the password; the Data Plane API container reads the same key. */
+export const PASSWORD_KEY = 'password';
+
+/** A re-read after a 401 at most this often: every replica's 401s during a rotation arrive together. */
+const REFRESH_INTERVAL_MS = 5_000;
+
+/**
+ * The Data Plane API password, kept in one Secret of the controller's namespace. Where the Secret
+ * is missing the controller creates it with a random password, so an install needs no manual
+ * step; the HAProxy pods, which read the same Secret into their environment, wait until it exists.
+ * The password never leaves the cluster and is in no manifest.
+ *
+ * Rotation (docs/install.md): change the Secret, then restart the HAProxy pods. The controller
+ * reads the Secret again when a replica refuses the password it has, so it follows on its own.
+ */
+export class DataplanePassword {
+  #password: string;
+  #refreshedAt = 0;
+  #refreshing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly core: CoreV1Api,
+    private readonly namespace: string,
+    private readonly name: string,
+    private readonly log: Logger,
+    password: string,
+    private readonly now: () => number,
+  ) {
+    this.#password = password;
+  }
+
+  /**
+   * Reads the Secret, creating it (with a random password) where it is missing, unless `readOnly`
+   * (--dry-run writes nothing): then a missing Secret is an empty password, refused by every replica.
+   */
+  static async ensure(
+    core: CoreV1Api,
+    namespace: string,
+    name: string,
+    log: Logger,
+    options: { signal?: AbortSignal; now?: () => number; readOnly?: boolean } = {},
+  ): Promise<DataplanePassword> {
+    const found = await readPassword(core, namespace, name, options.signal);
+    if (found !== undefined || options.readOnly) return new DataplanePassword(core, namespace, name, log, found ?? '', options.now ?? Date.now);
+    const generated = randomBytes(24).toString('hex');
+    try {
+      await kubeCall(`create Secret ${namespace}/${name}`, options.signal, (o) => core.createNamespacedSecret({ namespace, body: secretFor(name, generated) }, o));
+      log.info({ secret: `${namespace}/${name}` }, 'created the Data Plane API Secret with a random password');
+      return new DataplanePassword(core, namespace, name, log, generated, options.now ?? Date.now);
+    } catch (error) {
+      // Another replica created it first: use theirs.
+      if (!(error instanceof KubeError && error.kind === 'Conflict')) throw error;
+      const theirs = await readPassword(core, namespace, name, options.signal);
+      if (theirs === undefined) throw new KubeError('Invalid', `read Secret ${namespace}/${name}`, undefined, `it has no key "${PASSWORD_KEY}"`);
+      return new DataplanePassword(core, namespace, name, log, theirs, options.now ?? Date.now);
+    }
+  }
+
+  current(): string {
+    return this.#password;
+  }
+
+  /** A replica refused the password: read the Secret again (rate-limited; failures only logged). */
+  refresh(): void {
+    if (this.#refreshing || this.now() - this.#refreshedAt < REFRESH_INTERVAL_MS) return;
+    this.#refreshedAt = this.now();
+    this.#refreshing = readPassword(this.core, this.namespace, this.name, undefined)
+      .then((password) => {
+        if (password === undefined || password === this.#password) return;
+        this.#password = password;
+        this.log.info({ secret: `${this.namespace}/${this.name}` }, 'the Data Plane API password changed: using the new one');
+      })
+      .catch((error: unknown) => this.log.warn({ err: error, secret: `${this.namespace}/${this.name}` }, 'cannot read the Data Plane API Secret again'))
+      .finally(() => (this.#refreshing = undefined));
+  }
+}
+
+async function readPassword(core: CoreV1Api, namespace: string, name: string, signal: AbortSignal | undefined): Promise<string | undefined> {
+  try {
+    const secret = await kubeCall(`read Secret ${namespace}/${name}`, signal, (o) => core.readNamespacedSecret({ namespace, name }, o));
+    const encoded = secret.data?.[PASSWORD_KEY];
+    if (!encoded) throw new KubeError('Invalid', `read Secret ${namespace}/${name}`, undefined, `it has no key "${PASSWORD_KEY}"`);
+    return Buffer.from(encoded, 'base64').toString('utf8');
+  } catch (error) {
+    if (error instanceof KubeError && error.kind === 'NotFound') return undefined;
+    throw error;
+  }
+}
+
+function secretFor(name: string, password: string): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name,
+      labels: { 'app.kubernetes.io/name': 'hairpin-proxy', 'app.kubernetes.io/part-of': 'hairpin-proxy', 'app.kubernetes.io/managed-by': 'hairpin-proxy' },
+      annotations: { 'hairpin-proxy.io/about': 'Data Plane API password, generated by the hairpin-proxy controller; the hairpin HAProxy pods read it at start' },
+    },
+    data: { [PASSWORD_KEY]: Buffer.from(password, 'utf8').toString('base64') },
+  };
+}
