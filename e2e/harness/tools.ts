@@ -20,6 +20,8 @@ export type ToolName =
   | 'dataplaneapi'
   | 'kind'
   | 'external-dns'
+  | 'helm'
+  | 'actionlint'
   | 'kubectl'
   | 'haproxy'
   | 'nginx'
