@@ -32,7 +32,7 @@ export async function benchNodeDns(say: (line: string) => void): Promise<NodeDns
   try {
     const tmpDir = makeTmpDir('bench-node-dns');
     const scenario = await setUpNodeScenario(tmpDir);
-    const hairpinIp = await installHairpin(scenario, join(tmpDir, 'overlay'));
+    const { hairpinIp } = await installHairpin(scenario, join(tmpDir, 'overlay'));
     say(`node up, hairpin-proxy installed (hairpin Service ${hairpinIp}, Data Plane API: ${scenario.dataplaneapi ? 'yes' : 'no, static HAProxy'})`);
     const plain = await series(scenario, hairpinIp, 'plain', false, say);
     const nudged = await series(scenario, hairpinIp, 'nudged', true, say);

@@ -3,13 +3,13 @@
  * ConfigMap (kubeadm's Corefile), the hairpin HAProxy Service with a fixed ClusterIP and an
  * EndpointSlice, the controller's namespace, and the controller's RBAC from deploy/base.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ControlPlane } from './controlplane.js';
 import { CONTROLLER_NAMESPACE } from './controlplane.js';
 import { freePort } from './ports.js';
-import { REPO_ROOT } from './tools.js';
+import { applyControllerRbac } from './rbac.js';
 
 export const COREDNS_NAMESPACE = 'kube-system';
 export const COREDNS_CONFIGMAP = 'coredns';
@@ -98,7 +98,11 @@ export interface SeededCluster {
   readonly corefilePorts: CorefilePorts;
 }
 
-export async function seedCluster(plane: ControlPlane): Promise<SeededCluster> {
+/**
+ * `rbac: 'shipped'` grants the controller exactly deploy/base/rbac.yaml; the default adds what the
+ * suites' other modes need (rbac.ts).
+ */
+export async function seedCluster(plane: ControlPlane, options: { rbac?: 'shipped' | 'suites' } = {}): Promise<SeededCluster> {
   const corefilePorts = { health: await freePort(), ready: await freePort(), metrics: await freePort() };
   const corefile = kubeadmCorefile(corefilePorts);
   await plane.apply([
@@ -142,7 +146,7 @@ export async function seedCluster(plane: ControlPlane): Promise<SeededCluster> {
       ],
     },
   ]);
-  await plane.apply(readFileSync(join(REPO_ROOT, 'deploy/base/rbac.yaml'), 'utf8'));
+  await applyControllerRbac(plane, options.rbac ?? 'suites');
   return { corefile, corefilePorts };
 }
 

@@ -175,7 +175,7 @@ if (!engine.ok && requireDocker) {
         const started = Date.now();
         // A hairpin HAProxy replica turns Ready once it listens on :80, i.e. once the controller
         // has configured it through its Data Plane API.
-        await cluster.kubectl(['-n', 'hairpin-proxy', 'rollout', 'status', 'deployment/hairpin-proxy-haproxy', '--timeout=180s'], { timeoutMs: 200_000 });
+        await cluster.kubectl(['-n', 'hairpin-proxy', 'rollout', 'status', 'deployment/hairpin-haproxy', '--timeout=180s'], { timeoutMs: 200_000 });
         const block = await waitFor(
           async () => {
             const text = markerBlock(await cluster.corefile());

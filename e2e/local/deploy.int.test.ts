@@ -25,6 +25,7 @@ import { FLAGS } from '../../src/config.js';
 import { HarnessDataPlaneClient } from '../harness/dataplane-client.js';
 import { dataplaneConfigYaml, haproxyBaseConfig, reloadScript } from '../harness/dataplane-config.js';
 import { DATAPLANE_PORT_NAME } from '../../src/haproxy/replicas.js';
+import { PASSWORD_KEY } from '../../src/kube/dataplane-secret.js';
 import {
   cleanupAll,
   dataplaneTools,
@@ -156,26 +157,48 @@ describe('deploy/base', () => {
         'ClusterRoleBinding/hairpin-proxy',
         'ConfigMap/hairpin-proxy-haproxy',
         'Deployment/hairpin-proxy',
-        'Deployment/hairpin-proxy-haproxy',
+        'Deployment/hairpin-haproxy',
         'Namespace/hairpin-proxy',
         'NetworkPolicy/hairpin-proxy-haproxy',
+        'PodDisruptionBudget/hairpin-haproxy',
+        'PodDisruptionBudget/hairpin-proxy',
+        'Role/hairpin-proxy',
         'Role/hairpin-proxy-coredns',
-        'Role/hairpin-proxy-dns-endpoints',
-        'Role/hairpin-proxy-leader-election',
-        'Role/hairpin-proxy-upstream-services',
+        'Role/hairpin-proxy-coredns-custom',
+        'Role/hairpin-proxy-node-local-dns',
+        'Role/hairpin-proxy-upstream',
+        'RoleBinding/hairpin-proxy',
         'RoleBinding/hairpin-proxy-coredns',
-        'RoleBinding/hairpin-proxy-dns-endpoints',
-        'RoleBinding/hairpin-proxy-leader-election',
-        'RoleBinding/hairpin-proxy-upstream-services',
+        'RoleBinding/hairpin-proxy-coredns-custom',
+        'RoleBinding/hairpin-proxy-node-local-dns',
+        'RoleBinding/hairpin-proxy-upstream',
         'Service/hairpin-proxy-haproxy',
         'ServiceAccount/hairpin-proxy',
       ].sort(),
     );
-    // No Secret: a generated one would put a fixed password into git.
+    const defaults = Object.fromEntries(FLAGS.map((f) => [f.name, f.default]));
+    // No Secret: a generated one would put a fixed password into git. The controller creates it.
     expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+    expect(defaults['dataplane-secret']).toBe('hairpin-proxy-dataplane');
+    // Not the original Ruby project's names: its Deployment hairpin-proxy-haproxy (another,
+    // immutable selector) and Service hairpin-proxy live in this same namespace.
+    for (const original of ['Deployment/hairpin-proxy-haproxy', 'Deployment/hairpin-proxy-controller', 'Service/hairpin-proxy']) {
+      expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).not.toContain(original);
+    }
+    // The install's objects carry --install-name's default, which removal (src/kube/removal.ts) guards.
+    expect(defaults['install-name']).toBe('hairpin-proxy');
+    for (const kind of ['Deployment', 'ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']) find(kind, 'hairpin-proxy');
+    // Availability: at most one replica of each down in a drain, spread over nodes, and HAProxy
+    // rollouts never lower the serving count.
+    for (const [budget, deployment] of [['hairpin-haproxy', 'hairpin-haproxy'], ['hairpin-proxy', 'hairpin-proxy']] as const) {
+      const pdb = find('PodDisruptionBudget', budget).spec as { minAvailable: number; selector: { matchLabels: Record<string, string> } };
+      expect(pdb.minAvailable).toBe(1);
+      expect(Object.entries(pdb.selector.matchLabels).every(([k, v]) => find('Deployment', deployment).spec?.template?.metadata?.labels?.[k] === v)).toBe(true);
+      expect(JSON.stringify(podSpec('Deployment', deployment).topologySpreadConstraints)).toContain('kubernetes.io/hostname');
+    }
+    expect((find('Deployment', 'hairpin-haproxy').spec as { strategy?: unknown }).strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
 
     // The controller's defaults point at this Service, and discovery finds the API port by name.
-    const defaults = Object.fromEntries(FLAGS.map((f) => [f.name, f.default]));
     const service = find('Service', defaults['target-service'] ?? '');
     expect(service.metadata.namespace).toBe(defaults['target-namespace']);
     expect(service.spec?.ports?.map((p) => `${p.name}:${p.port}`)).toEqual(['http:80', 'https:443', `${DATAPLANE_PORT_NAME}:5555`]);
@@ -186,18 +209,17 @@ describe('deploy/base', () => {
     expect(controller.spec?.replicas).toBe(2);
     expect(defaults['leader-elect']).toBe('true');
     expect(container(podSpec('Deployment', 'hairpin-proxy'), 'controller').env).toContainEqual({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
-    const haproxyPod = podSpec('Deployment', 'hairpin-proxy-haproxy');
+    const haproxyPod = podSpec('Deployment', 'hairpin-haproxy');
     expect(container(haproxyPod, 'dataplaneapi').ports).toEqual([expect.objectContaining({ name: DATAPLANE_PORT_NAME, containerPort: 5555 })]);
     expect(container(podSpec('Deployment', 'hairpin-proxy'), 'controller').image).toBe('ghcr.io/hairpin-proxy/hairpin-proxy:0.1.0');
     for (const c of [...(haproxyPod.initContainers ?? []), ...haproxyPod.containers]) expect(c.image).toBe('haproxytech/haproxy-debian:3.0');
 
-    // Both sides of the Data Plane API read the same Secret key into the same variable.
-    for (const [spec, name] of [[podSpec('Deployment', 'hairpin-proxy'), 'controller'], [haproxyPod, 'dataplaneapi']] as const) {
-      expect(container(spec, name).env).toContainEqual({
-        name: PASSWORD_VARIABLE,
-        valueFrom: { secretKeyRef: { name: 'hairpin-proxy-dataplane', key: 'password', optional: false } },
-      });
-    }
+    // The Data Plane API reads the Secret the controller creates (the same name and key), and waits for it.
+    expect(container(haproxyPod, 'dataplaneapi').env).toContainEqual({
+      name: PASSWORD_VARIABLE,
+      valueFrom: { secretKeyRef: { name: defaults['dataplane-secret'], key: PASSWORD_KEY, optional: false } },
+    });
+    expect(container(podSpec('Deployment', 'hairpin-proxy'), 'controller').env?.some((e) => e.name === PASSWORD_VARIABLE)).toBe(false);
     // The NetworkPolicy selects the HAProxy pods, and lets only the controller's pods reach 5555.
     interface Rule {
       from?: Array<{ podSelector?: { matchLabels?: Record<string, string> }; namespaceSelector?: unknown }>;
@@ -206,19 +228,19 @@ describe('deploy/base', () => {
     const policy = find('NetworkPolicy', 'hairpin-proxy-haproxy').spec as { podSelector: { matchLabels: Record<string, string> }; ingress: Rule[] };
     const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined) =>
       selector !== undefined && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
-    expect(matches(policy.podSelector.matchLabels, find('Deployment', 'hairpin-proxy-haproxy').spec?.template?.metadata?.labels)).toBe(true);
+    expect(matches(policy.podSelector.matchLabels, find('Deployment', 'hairpin-haproxy').spec?.template?.metadata?.labels)).toBe(true);
     const apiRules = policy.ingress.filter((rule) => rule.ports?.some((p) => p.port === 5555));
     expect(apiRules).toHaveLength(1);
     expect(apiRules[0]?.from).toHaveLength(1);
     expect(apiRules[0]?.from?.[0]?.namespaceSelector).toBeUndefined(); // this namespace only
     expect(matches(apiRules[0]?.from?.[0]?.podSelector?.matchLabels, controller.spec?.template?.metadata?.labels)).toBe(true);
-    expect(matches(apiRules[0]?.from?.[0]?.podSelector?.matchLabels, find('Deployment', 'hairpin-proxy-haproxy').spec?.template?.metadata?.labels)).toBe(false);
+    expect(matches(apiRules[0]?.from?.[0]?.podSelector?.matchLabels, find('Deployment', 'hairpin-haproxy').spec?.template?.metadata?.labels)).toBe(false);
   });
 
   it('configures HAProxy and its Data Plane API exactly as the project tests them, at the pod paths', () => {
     expect(find('ConfigMap', 'hairpin-proxy-haproxy').data).toEqual(expectedHaproxyFiles());
     expect(find('ConfigMap', 'hairpin-proxy-haproxy').data?.['dataplaneapi.yaml']).not.toMatch(/example-only|[0-9a-f]{48}/);
-    const pod = podSpec('Deployment', 'hairpin-proxy-haproxy');
+    const pod = podSpec('Deployment', 'hairpin-haproxy');
     expect(container(pod, 'haproxy').args).toEqual(expect.arrayContaining(['-W', '-S', `${POD_DIR}/master.sock`, '-f', `${POD_DIR}/haproxy.cfg`]));
     expect([...(container(pod, 'dataplaneapi').command ?? []), ...(container(pod, 'dataplaneapi').args ?? [])]).toEqual([
       '/usr/local/bin/dataplaneapi',
@@ -230,13 +252,12 @@ describe('deploy/base', () => {
   it(
     'installs under the enforced restricted Pod Security Standard (server-side dry run)',
     withLogs(async () => {
-      // For real: the namespace with its PodSecurity labels, and the Secret from the example.
+      // For real: the namespace with its PodSecurity labels (nothing else is needed first).
       await plane.kubectl(['apply', '-f', 'deploy/base/namespace.yaml']);
       const namespace = await plane.getJson<{ metadata: { labels: Record<string, string> } }>(['namespace', 'hairpin-proxy']);
       expect(namespace.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
-      await plane.kubectl(['apply', '-f', 'deploy/base/dataplane-secret.example.yaml']);
 
-      for (const source of [['-k', 'deploy/base'], ['-f', 'deploy/deploy.yml'], ['-f', 'deploy/uninstall-job.yaml']]) {
+      for (const source of [['-k', 'deploy/base'], ['-f', 'deploy/deploy.yml']]) {
         const dryRun = await plane.kubectl(['apply', '--dry-run=server', ...source], { allowFail: true });
         // No error, and no warning at all: PodSecurity warns about a Deployment's pod template.
         expect({ source, code: dryRun.code, stderr: dryRun.stderr }).toEqual({ source, code: 0, stderr: '' });
@@ -251,9 +272,7 @@ describe('deploy/base', () => {
       }
 
       // Deployments only get warnings; a Pod is refused outright. Each pod template, as a Pod:
-      const job = readYamlObjects(readFileSync(join(REPO_ROOT, 'deploy/uninstall-job.yaml'), 'utf8'))[0];
-      if (!job) throw new Error('deploy/uninstall-job.yaml is empty');
-      for (const workload of [find('Deployment', 'hairpin-proxy'), find('Deployment', 'hairpin-proxy-haproxy'), job]) {
+      for (const workload of [find('Deployment', 'hairpin-proxy'), find('Deployment', 'hairpin-haproxy')]) {
         const admitted = await plane.kubectl(['create', '--dry-run=server', '-f', '-'], { input: podFrom(workload), allowFail: true });
         expect({ workload: workload.metadata.name, code: admitted.code, stderr: admitted.stderr }).toEqual({ workload: workload.metadata.name, code: 0, stderr: '' });
       }
@@ -264,7 +283,7 @@ describe('deploy/base', () => {
         ['root', (spec) => Object.assign(spec, { securityContext: { ...(spec.securityContext as object), runAsNonRoot: false, runAsUser: 0 } })],
       ];
       for (const [what, mutate] of controls) {
-        const refused = await plane.kubectl(['create', '--dry-run=server', '-f', '-'], { input: podFrom(find('Deployment', 'hairpin-proxy-haproxy'), mutate), allowFail: true });
+        const refused = await plane.kubectl(['create', '--dry-run=server', '-f', '-'], { input: podFrom(find('Deployment', 'hairpin-haproxy'), mutate), allowFail: true });
         expect({ what, refused: refused.code !== 0 }).toEqual({ what, refused: true });
         expect(refused.stderr).toMatch(/violates PodSecurity "restricted:latest"/);
       }
@@ -323,7 +342,7 @@ describe('deploy/node (hosts-file on every node)', () => {
           .replace('port: 5555', `port: ${port}`);
       for (const [file, text] of Object.entries(find('ConfigMap', 'hairpin-proxy-haproxy').data ?? {})) writeFileSync(join(configMap, file), local(text));
 
-      const spec = podSpec('Deployment', 'hairpin-proxy-haproxy');
+      const spec = podSpec('Deployment', 'hairpin-haproxy');
       // The init container's script, as written.
       const init = container(spec, 'config');
       const [shell = '', ...shellArgs] = [...(init.command ?? []), ...(init.args ?? [])].map(local);

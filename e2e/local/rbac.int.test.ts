@@ -1,13 +1,18 @@
 /**
  * Least privilege, proven against a real apiserver with RBAC on: the controller does its whole
  * job as system:serviceaccount:hairpin-proxy:hairpin-proxy bound only by deploy/base/rbac.yaml
- * (every suite runs it that way; this one also checks that no request was refused), and
- * `kubectl auth can-i` shows what that identity can and cannot do. deploy/base passes a
- * server-side dry run, and its namespace really enforces the restricted Pod Security Standard.
+ * (the other suites add their modes' grants: e2e/harness/rbac.ts; this one also checks that no
+ * request was refused), and `kubectl auth can-i` shows what that identity can and cannot do, with
+ * the default flags and with each deploy/components mode. deploy/base passes a server-side dry
+ * run, and its namespace really enforces the restricted Pod Security Standard.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import {
   blockMentions,
+  installDnsEndpointCrd,
+  REPO_ROOT,
   cleanupAll,
   CONTROLLER_USER,
   ingress,
@@ -23,6 +28,7 @@ import {
   type ControlPlane,
   type ControllerProcess,
 } from '../harness/index.js';
+import { readManifests, type Manifest } from '../harness/manifests.js';
 
 let plane: ControlPlane;
 let controller: ControllerProcess;
@@ -31,10 +37,11 @@ beforeAll(
   withLogs(async () => {
     const tmpDir = makeTmpDir('rbac');
     plane = await startControlPlane({ tmpDir, audit: true });
-    await seedCluster(plane); // applies deploy/base/rbac.yaml and nothing else that grants anything
+    await seedCluster(plane, { rbac: 'shipped' }); // deploy/base/rbac.yaml and nothing else that grants anything
     await plane.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } });
     // kubectl auth can-i resolves a resource through discovery: the Gateway API kinds must be served.
     await installGatewayApiCrds(plane, { channel: 'standard', kinds: ['Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute'] });
+    await installDnsEndpointCrd(plane);
     controller = await startController({ controlPlane: plane, tmpDir });
   }),
   120_000,
@@ -76,7 +83,8 @@ describe('the controller identity', () => {
   it(
     'can edit the CoreDNS ConfigMap and read what it watches',
     withLogs(async () => {
-      for (const verb of ['get', 'update', 'patch']) expect(await controllerCan(verb, 'configmaps/coredns', '-n', 'kube-system')).toBe(true);
+      for (const verb of ['get', 'patch']) expect(await controllerCan(verb, 'configmaps/coredns', '-n', 'kube-system')).toBe(true);
+      expect(await controllerCan('update', 'configmaps/coredns', '-n', 'kube-system')).toBe(false); // it patches, never replaces
       // --coredns-mode custom: its own key of coredns-custom, which it may have to create.
       for (const verb of ['get', 'patch', 'delete']) expect(await controllerCan(verb, 'configmaps/coredns-custom', '-n', 'kube-system')).toBe(true);
       expect(await controllerCan('create', 'configmaps', '-n', 'kube-system')).toBe(true);
@@ -84,14 +92,21 @@ describe('the controller identity', () => {
       for (const verb of ['get', 'patch']) expect(await controllerCan(verb, 'configmaps/node-local-dns', '-n', 'kube-system')).toBe(true);
       for (const verb of ['list', 'watch']) expect(await controllerCan(verb, 'ingresses.networking.k8s.io', '--all-namespaces')).toBe(true);
       expect(await controllerCan('watch', 'ingressclasses.networking.k8s.io')).toBe(true);
-      expect(await controllerCan('watch', 'endpointslices.discovery.k8s.io', '--all-namespaces')).toBe(true);
-      expect(await controllerCan('watch', 'services', '--all-namespaces')).toBe(true);
+      // The ingress controller's Service (by name) and EndpointSlices, and the hairpin HAProxy's slices: namespaced.
+      expect(await controllerCan('watch', 'services/ingress-nginx-controller', '-n', 'ingress-nginx')).toBe(true);
+      expect(await controllerCan('watch', 'endpointslices.discovery.k8s.io', '-n', 'ingress-nginx')).toBe(true);
+      expect(await controllerCan('watch', 'endpointslices.discovery.k8s.io', '-n', 'hairpin-proxy')).toBe(true);
       expect(await controllerCan('create', 'events', '-n', 'team-a')).toBe(true);
       expect(await controllerCan('get', 'events', '-n', 'team-a')).toBe(true); // to continue an Event by its name
-      expect(await controllerCan('create', 'events.events.k8s.io', '-n', 'kube-system')).toBe(true);
-      for (const kind of ['gateways', 'httproutes', 'grpcroutes', 'tlsroutes']) expect(await controllerCan('watch', `${kind}.gateway.networking.k8s.io`, '--all-namespaces')).toBe(true);
-      // --target's per-upstream hairpin Services, in its own namespace only.
-      for (const verb of ['get', 'create', 'patch', 'delete']) expect(await controllerCan(verb, 'services', '-n', 'hairpin-proxy')).toBe(true);
+      // The Data Plane API password: its own Secret, created where missing.
+      expect(await controllerCan('get', 'secrets/hairpin-proxy-dataplane', '-n', 'hairpin-proxy')).toBe(true);
+      expect(await controllerCan('create', 'secrets', '-n', 'hairpin-proxy')).toBe(true);
+      // Removal: finalizers on its own Deployment, ServiceAccount and RBAC objects, by name.
+      expect(await controllerCan('patch', 'deployments.apps/hairpin-proxy', '-n', 'hairpin-proxy')).toBe(true);
+      expect(await controllerCan('patch', 'serviceaccounts/hairpin-proxy', '-n', 'hairpin-proxy')).toBe(true);
+      expect(await controllerCan('patch', 'clusterrolebindings.rbac.authorization.k8s.io/hairpin-proxy')).toBe(true);
+      expect(await controllerCan('patch', 'roles.rbac.authorization.k8s.io/hairpin-proxy-coredns', '-n', 'kube-system')).toBe(true);
+      expect(await controllerCan('delete', 'configmaps/hairpin-proxy-removal', '-n', 'kube-system')).toBe(true);
     }),
   );
 
@@ -120,6 +135,62 @@ describe('the controller identity', () => {
       expect(await controllerCan('delete', 'services', '-n', 'kube-system')).toBe(false);
       expect(await controllerCan('patch', 'httproutes.gateway.networking.k8s.io', '-n', 'team-a')).toBe(false);
       expect(await controllerCan('update', 'gateways.gateway.networking.k8s.io/status', '-n', 'team-a')).toBe(false);
+      // Nothing the default flags do not use: no events.k8s.io, no Services or slices cluster-wide,
+      // no Gateway API, no managed Services, no DNSEndpoints, no other Secret, no other Deployment.
+      expect(await controllerCan('create', 'events.events.k8s.io', '-n', 'kube-system')).toBe(false);
+      expect(await controllerCan('watch', 'services', '--all-namespaces')).toBe(false);
+      expect(await controllerCan('watch', 'services', '-n', 'team-a')).toBe(false);
+      expect(await controllerCan('watch', 'endpointslices.discovery.k8s.io', '--all-namespaces')).toBe(false);
+      expect(await controllerCan('watch', 'gateways.gateway.networking.k8s.io', '--all-namespaces')).toBe(false);
+      expect(await controllerCan('create', 'services', '-n', 'hairpin-proxy')).toBe(false);
+      expect(await controllerCan('list', 'dnsendpoints.externaldns.k8s.io', '-n', 'hairpin-proxy')).toBe(false);
+      expect(await controllerCan('get', 'secrets/other', '-n', 'hairpin-proxy')).toBe(false);
+      expect(await controllerCan('patch', 'deployments.apps/hairpin-haproxy', '-n', 'hairpin-proxy')).toBe(false);
+      expect(await controllerCan('patch', 'clusterrolebindings.rbac.authorization.k8s.io/cluster-admin')).toBe(false);
+    }),
+  );
+});
+
+describe('deploy/components: each mode adds exactly its grants', () => {
+  /** The RBAC objects an overlay of deploy/base with these components renders, applied for real. */
+  async function applyRbacOf(components: readonly string[]): Promise<Manifest[]> {
+    const dir = makeTmpDir('rbac-overlay');
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      JSON.stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: [relative(dir, join(REPO_ROOT, 'deploy', 'base'))], components: components.map((c) => relative(dir, join(REPO_ROOT, 'deploy', 'components', c))) }),
+    );
+    const rbac = readManifests((await plane.kubectl(['kustomize', dir])).stdout).filter((o) => o.apiVersion.startsWith('rbac.authorization.k8s.io/'));
+    await plane.apply(rbac);
+    return rbac;
+  }
+
+  it(
+    'targets: Gateway API reads everywhere and the per-upstream hairpin Services in its own namespace, nothing more',
+    withLogs(async () => {
+      await applyRbacOf(['targets']);
+      for (const kind of ['gateways', 'httproutes', 'grpcroutes', 'tlsroutes']) expect(await controllerCan('watch', `${kind}.gateway.networking.k8s.io`, '--all-namespaces')).toBe(true);
+      for (const verb of ['get', 'list', 'create', 'patch', 'delete']) expect(await controllerCan(verb, 'services', '-n', 'hairpin-proxy')).toBe(true);
+      expect(await controllerCan('create', 'services', '-n', 'team-a')).toBe(false);
+      expect(await controllerCan('patch', 'httproutes.gateway.networking.k8s.io', '-n', 'team-a')).toBe(false);
+      await applyRbacOf([]);
+      expect(await controllerCan('watch', 'gateways.gateway.networking.k8s.io', '--all-namespaces')).toBe(false);
+    }),
+  );
+
+  it(
+    'external-dns: DNSEndpoints in its own namespace; corefile: and neither mode keeps the coredns-custom or node-local-dns grants',
+    withLogs(async () => {
+      const external = await applyRbacOf(['external-dns']);
+      for (const verb of ['list', 'create', 'patch', 'delete']) expect(await controllerCan(verb, 'dnsendpoints.externaldns.k8s.io', '-n', 'hairpin-proxy')).toBe(true);
+      expect(await controllerCan('list', 'dnsendpoints.externaldns.k8s.io', '-n', 'team-a')).toBe(false);
+      const corefile = await applyRbacOf(['coredns-corefile']);
+      for (const rendered of [external, corefile]) {
+        const names = rendered.map((o) => o.metadata.name);
+        expect(names).not.toContain('hairpin-proxy-coredns-custom');
+        expect(names).not.toContain('hairpin-proxy-node-local-dns');
+        expect(names).toContain('hairpin-proxy-coredns');
+      }
+      await applyRbacOf([]);
     }),
   );
 });

@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataplaneTools, REPO_ROOT, waitFor, type ControlPlane } from '../harness/index.js';
+import { dataplaneTools, waitFor, type ControlPlane } from '../harness/index.js';
 import { AcmeOrder } from '../story/acme.js';
 import { selfSignedCertificate } from '../story/certs.js';
 import { run, runOk } from '../story/run.js';
@@ -119,20 +119,19 @@ export const HAIRPIN_NAMESPACE = 'hairpin-proxy';
 export const HAIRPIN_SERVICE = 'hairpin-proxy-haproxy';
 
 /**
- * Installs hairpin-proxy the way the README says, from deploy/ with only the images replaced
- * (or the static-haproxy overlay where the Data Plane API cannot be had), and waits for every
- * Deployment to roll out. Returns the hairpin Service's ClusterIP.
+ * Installs hairpin-proxy the way the README says, in one step, from deploy/ with only the images
+ * replaced (or the static-haproxy overlay where the Data Plane API cannot be had), and waits for
+ * every Deployment to roll out. Returns the overlay (to delete it whole) and the hairpin Service's ClusterIP.
  */
-export async function installHairpin(scenario: NodeScenario, overlayDir: string): Promise<string> {
+export async function installHairpin(scenario: NodeScenario, overlayDir: string): Promise<{ overlay: string; hairpinIp: string }> {
   const { plane } = scenario;
-  await plane.kubectl(['apply', '-f', join(REPO_ROOT, 'deploy', 'base', 'namespace.yaml')]);
-  await plane.kubectl(['-n', HAIRPIN_NAMESPACE, 'create', 'secret', 'generic', 'hairpin-proxy-dataplane', '--from-literal=password=node-story-secret']);
   const staticHaproxy = scenario.dataplaneapi ? undefined : { ingressClusterIp: await scenario.clusterIp(INGRESS_NAMESPACE, INGRESS_SERVICE) };
-  await plane.kubectl(['apply', '-k', writeOverlay(overlayDir, { controller: scenario.images.controller, haproxy: scenario.images.haproxy }, staticHaproxy)]);
-  for (const deployment of ['hairpin-proxy', 'hairpin-proxy-haproxy']) {
+  const overlay = writeOverlay(overlayDir, { controller: scenario.images.controller, haproxy: scenario.images.haproxy }, staticHaproxy);
+  await plane.kubectl(['apply', '-k', overlay]);
+  for (const deployment of ['hairpin-proxy', 'hairpin-haproxy']) {
     await plane.kubectl(['-n', HAIRPIN_NAMESPACE, 'rollout', 'status', `deployment/${deployment}`, '--timeout=180s'], { timeoutMs: 190_000 });
   }
-  return scenario.clusterIp(HAIRPIN_NAMESPACE, HAIRPIN_SERVICE);
+  return { overlay, hairpinIp: await scenario.clusterIp(HAIRPIN_NAMESPACE, HAIRPIN_SERVICE) };
 }
 
 /** The LoadBalancer Service's status, as a cloud controller writes it; ipMode Proxy per KEP-1860. */

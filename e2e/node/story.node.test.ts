@@ -6,7 +6,7 @@
  *
  *  1. Without hairpin-proxy the real kube-proxy short-circuits the load balancer's IP to nginx:
  *     the client Pod gets an empty reply and cert-manager's self-check fails.
- *  2. Installed, every Pod becomes Ready, the controller configures HAProxy, the Pod's GET and the
+ *  2. Installed in one step (the controller creates the Data Plane API password), every Pod becomes Ready, the controller configures HAProxy, the Pod's GET and the
  *     self-check pass, and pebble issues the certificate.
  *  3. The wait from an Ingress's creation to CoreDNS answering with the hairpin address is printed
  *     (bench/node-dns.ts measures it; nothing here asserts a time).
@@ -14,7 +14,8 @@
  *  4b. deploy/node's hosts-file DaemonSet puts the host into the node's /etc/hosts (the node here
  *     is this machine: its file is backed up and restored whatever happens), so a client on the
  *     node itself resolves it to the hairpin Service; deleting the DaemonSet restores the file.
- *  5. The README's uninstall leaves the Corefile byte for byte as it was.
+ *  5. A rollout restart keeps the block; `kubectl delete` of the whole install (its ServiceAccount
+ *     and RBAC in the same breath) leaves the Corefile byte for byte as it was, and nothing behind.
  *  6. KEP-1860: with ipMode Proxy, kube-proxy drops its rule and the Pod reaches nginx through the
  *     load balancer without any hairpin.
  */
@@ -28,7 +29,7 @@ import { challengeUrl, runSelfCheck } from '../story/self-check.js';
 import { nodeSkipReason } from './cluster.js';
 import { OUTSIDE } from './outside.js';
 import { HAIRPIN_NAMESPACE, installHairpin, loadBalancerRules, setLoadBalancerStatus, setUpNodeScenario, TEST_HOST, type NodeScenario } from './scenario.js';
-import { APP_NAMESPACE, appIngress, uninstallJob, writeNodeOverlay } from './workloads.js';
+import { APP_NAMESPACE, appIngress, writeNodeOverlay } from './workloads.js';
 
 /** The node of this story is this machine: its own /etc/hosts is the node's. */
 const NODE_HOSTS = '/etc/hosts';
@@ -45,6 +46,7 @@ const DNS_WAIT_MS = 4 * 60_000;
 
 let scenario: NodeScenario;
 let hairpinIp: string;
+let overlay: string;
 
 const get = (path = '/', connectTo?: string) =>
   httpGet(`http://${TEST_HOST}${path}`, { netns: scenario.clientNetns, timeoutMs: 5_000, ...(connectTo ? { connectTo } : {}) });
@@ -76,7 +78,11 @@ const leaseHolder = async () =>
   it(`${INSTALL}: every Pod Ready under Pod Security "restricted" (HAProxy only once it serves), the self-check passes, a certificate is issued`, withLogs(async () => {
     expect(readFileSync(join(REPO_ROOT, 'deploy', 'base', 'namespace.yaml'), 'utf8')).toContain('pod-security.kubernetes.io/enforce: restricted');
     const applied = Date.now();
-    hairpinIp = await installHairpin(scenario, join(makeTmpDir('node-overlay'), 'overlay'));
+    ({ overlay, hairpinIp } = await installHairpin(scenario, join(makeTmpDir('node-overlay'), 'overlay')));
+    // One step: the controller created the Data Plane API password the HAProxy pods waited for.
+    const secret = await scenario.plane.getJson<{ data: { password: string }; metadata: { labels: Record<string, string> } }>(['secret', '-n', HAIRPIN_NAMESPACE, 'hairpin-proxy-dataplane']);
+    expect(Buffer.from(secret.data.password, 'base64').toString()).toMatch(/^[0-9a-f]{48}$/);
+    expect(secret.metadata.labels['app.kubernetes.io/managed-by']).toBe('hairpin-proxy');
     const namespace = await scenario.plane.getJson<{ metadata: { labels: Record<string, string> } }>(['namespace', HAIRPIN_NAMESPACE]);
     expect(namespace.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
     const pods = await scenario.plane.getJson<{ items: Array<{ metadata: { name: string }; status: { conditions?: Array<{ type: string; status: string }> } }> }>(['pods', '-n', HAIRPIN_NAMESPACE]);
@@ -139,11 +145,22 @@ const leaseHolder = async () =>
     await waitFor(async () => readFileSync(NODE_HOSTS).equals(before), { timeoutMs: 60_000, intervalMs: 500, what: 'the node\'s /etc/hosts to be as it was' });
   }), 300_000);
 
-  it('the README\'s uninstall (stop the controller, run deploy/uninstall-job.yaml) restores the Corefile byte for byte', withLogs(async () => {
-    await kubectl(['-n', HAIRPIN_NAMESPACE, 'delete', 'deployment', 'hairpin-proxy', '--cascade=foreground'], 120_000);
-    await scenario.plane.kubectl(['apply', '-f', '-'], { input: uninstallJob(scenario.images.controller) });
-    await kubectl(['-n', HAIRPIN_NAMESPACE, 'wait', '--for=condition=complete', 'job/hairpin-proxy-uninstall', '--timeout=120s'], 130_000);
+  it('a rollout restart of the controller keeps the block: only a deleted Deployment removes anything', withLogs(async () => {
+    const before = await scenario.readCorefile();
+    expect(blockMentions(markerBlock(before), TEST_HOST)).toBe(true);
+    await kubectl(['-n', HAIRPIN_NAMESPACE, 'rollout', 'restart', 'deployment/hairpin-proxy']);
+    await kubectl(['-n', HAIRPIN_NAMESPACE, 'rollout', 'status', 'deployment/hairpin-proxy', '--timeout=180s'], 190_000);
+    // Every old pod got SIGTERM and went without removing anything: the Deployment was not being deleted.
+    expect(blockMentions(markerBlock(await scenario.readCorefile()), TEST_HOST)).toBe(true);
+    const deployment = await scenario.plane.getJson<{ metadata: { finalizers?: string[] } }>(['deployment', '-n', HAIRPIN_NAMESPACE, 'hairpin-proxy']);
+    expect(deployment.metadata.finalizers).toContain('hairpin-proxy.io/remove-dns');
+  }), 300_000);
+
+  it('`kubectl delete` of the whole install (ServiceAccount and RBAC included, in one breath) leaves the Corefile byte for byte as before and nothing behind', withLogs(async () => {
+    await kubectl(['delete', '-k', overlay, '--wait=true', '--timeout=240s'], 250_000);
     expect(await scenario.readCorefile()).toBe(scenario.corefileBefore);
+    const left = await scenario.plane.kubectl(['get', 'namespace/hairpin-proxy', 'clusterrole/hairpin-proxy', 'clusterrolebinding/hairpin-proxy', '-n', 'kube-system', 'role/hairpin-proxy-coredns', 'configmap/hairpin-proxy-removal', '--ignore-not-found', '-o', 'name'], { timeoutMs: 30_000 });
+    expect(left.stdout.trim()).toBe('');
     await kubectl(['delete', '-n', APP_NAMESPACE, 'ingress', '--all']);
   }), 300_000);
 

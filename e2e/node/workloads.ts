@@ -213,7 +213,7 @@ export function writeOverlay(dir: string, images: OverlayImages, staticHaproxy?:
   if (staticHaproxy) {
     kustomization.patches = [
       {
-        target: { kind: 'Deployment', name: 'hairpin-proxy-haproxy' },
+        target: { kind: 'Deployment', name: 'hairpin-haproxy' },
         patch: JSON.stringify([{ op: 'remove', path: '/spec/template/spec/containers/1' }]),
       },
       {
@@ -255,9 +255,4 @@ export function writeNodeOverlay(dir: string, controllerImage: string): string {
   };
   writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2));
   return dir;
-}
-
-/** deploy/uninstall-job.yaml with the controller image changed, as its header tells users to. */
-export function uninstallJob(controllerImage: string): string {
-  return readFileSync(join(REPO_ROOT, 'deploy', 'uninstall-job.yaml'), 'utf8').replaceAll('ghcr.io/hairpin-proxy/hairpin-proxy:0.1.0', controllerImage);
 }
