@@ -65,6 +65,7 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     coredns: new CorednsSink(new KubeConfigMapStore(apis.core, config.corednsNamespace, config.corednsConfigMap), config.corednsKey),
     dnsMode: config.corednsMode,
     custom: new CorednsCustomSink(apis.core, config.corednsNamespace, config.corednsCustomConfigMap),
+    // Outside external-dns mode only to clean up after it, where this install may (RBAC follows the mode).
     dnsEndpoints: new DnsEndpointsSink(apis, config.targetNamespace),
     hairpinServiceCache: watches.hairpinServices,
     ...(config.nodeLocalDns === 'auto' ? { nodeLocal: NodeLocalDnsSink.inCluster(apis.core, config.corednsNamespace, config.clusterDomain) } : {}),
@@ -116,7 +117,7 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
   log.info({ config: loggableConfig(config) }, 'starting hairpin-proxy controller');
   try {
     if (policy.mode.kind === 'targets') await watches.discoverGatewayApi(stop);
-    else await logIgnoredRoutes(apis, log, stop);
+    else await logIgnoredRoutes(apis, log);
     for (const informer of watches.all()) informer.start();
     watches.startRechecking();
     // Never plan from a partial cache: a missing Ingress would look like a host to remove.

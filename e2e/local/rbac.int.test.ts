@@ -41,7 +41,6 @@ beforeAll(
     await plane.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } });
     // kubectl auth can-i resolves a resource through discovery: the Gateway API kinds must be served.
     await installGatewayApiCrds(plane, { channel: 'standard', kinds: ['Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute'] });
-    await installDnsEndpointCrd(plane);
     controller = await startController({ controlPlane: plane, tmpDir });
   }),
   120_000,
@@ -180,6 +179,8 @@ describe('deploy/components: each mode adds exactly its grants', () => {
   it(
     'external-dns: DNSEndpoints in its own namespace; corefile: and neither mode keeps the coredns-custom or node-local-dns grants',
     withLogs(async () => {
+      // Served only now: the controller asks discovery, never a refused list, where it is not (the test above).
+      await installDnsEndpointCrd(plane);
       const external = await applyRbacOf(['external-dns']);
       for (const verb of ['list', 'create', 'patch', 'delete']) expect(await controllerCan(verb, 'dnsendpoints.externaldns.k8s.io', '-n', 'hairpin-proxy')).toBe(true);
       expect(await controllerCan('list', 'dnsendpoints.externaldns.k8s.io', '-n', 'team-a')).toBe(false);

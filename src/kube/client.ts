@@ -1,3 +1,4 @@
+import { Discovery } from './discovery.js';
 import { AppsV1Api, AuthorizationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 
 /** An explicit kubeconfig file, else in-cluster credentials, else ~/.kube/config and $KUBECONFIG. */
@@ -19,6 +20,8 @@ export interface KubeApis {
   readonly apps: AppsV1Api;
   /** SubjectAccessReviews (doctor asks what the controller's ServiceAccount may do). */
   readonly authorization: AuthorizationV1Api;
+  /** Which kinds are served, without a list the identity may not be granted. */
+  readonly kinds: Discovery;
 }
 
 export function makeApis(kubeConfig: KubeConfig): KubeApis {
@@ -30,6 +33,7 @@ export function makeApis(kubeConfig: KubeConfig): KubeApis {
     custom: kubeConfig.makeApiClient(CustomObjectsApi),
     apps: kubeConfig.makeApiClient(AppsV1Api),
     authorization: kubeConfig.makeApiClient(AuthorizationV1Api),
+    kinds: kubeConfig.makeApiClient(Discovery),
   };
 }
 

@@ -65,6 +65,8 @@ export class DnsEndpointsSink {
     const { custom } = this.apis;
     const { signal } = context;
     const labelSelector = Object.entries(DNS_ENDPOINT_LABELS).map(([k, v]) => `${k}=${v}`).join(',');
+    // Nothing to remove where the CRD is not served: asked through discovery, which every install may read.
+    if (desired.length === 0 && !(await this.apis.kinds.serves(`${GROUP}/${VERSION}`, 'DNSEndpoint'))) return { action: 'absent', created: 0, updated: 0, removed: 0 };
     let live: LiveDnsEndpoint[];
     try {
       const list = (await kubeCall(`list DNSEndpoints ${namespace}`, signal, (o) =>

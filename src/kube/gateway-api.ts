@@ -135,11 +135,16 @@ function withKind<T extends { readonly kind?: string }>(kind: string, items: rea
 }
 
 /** Without --target, routes are not watched: said once at start when there are kinds to serve. */
-export async function logIgnoredRoutes(apis: KubeApis, log: Logger, signal?: AbortSignal): Promise<void> {
+export async function logIgnoredRoutes(apis: KubeApis, log: Logger): Promise<void> {
   try {
     const served: string[] = [];
     for (const spec of GATEWAY_API_KINDS) {
-      if (spec.kind !== 'Gateway' && (await servedVersion(apis, spec.plural, spec.versions, signal)) !== undefined) served.push(spec.kind);
+      if (spec.kind === 'Gateway') continue;
+      for (const version of spec.versions) {
+        if (!(await apis.kinds.serves(`${GATEWAY_API_GROUP}/${version}`, spec.kind))) continue;
+        served.push(spec.kind);
+        break;
+      }
     }
     if (served.length > 0) log.info({ served }, 'Gateway API routes are ignored: serving them needs a --target (see the README)');
   } catch (error) {

@@ -74,6 +74,8 @@ export class Controller {
   readonly #haproxyWarnings = new Map<string, ReadonlySet<string>>();
   /** What node-local-dns said last (reconciled, skipped hosts), so that it is reported when it changes. */
   #nodeLocalReport = '';
+  /** Where the rules went last; the other places are cleaned when it changes (and at the first sync). */
+  #lastPlace: 'corefile' | 'custom' | undefined;
   /** Upstreams whose ipMode Proxy has been reported: once each, again only after it went away. */
   #ipModeProxy: ReadonlySet<string> = new Set();
   #dnsSynced = false;
@@ -156,8 +158,10 @@ export class Controller {
 
   /**
    * The rules go where this cluster's CoreDNS takes them: the Corefile, or the coredns-custom
-   * override. What the other place holds of ours is removed after, so that switching modes never
-   * leaves a gap: the new rules are in before the old ones go.
+   * override. What the other places hold of ours is removed after, so that switching modes never
+   * leaves a gap: the new rules are in before the old ones go. That cleanup runs when the place
+   * changes (a new process counts), and a place this install is not granted (RBAC follows the
+   * mode: deploy/components) held nothing of ours.
    */
   async #writeDns(routes: readonly Route[], context: SinkContext): Promise<SinkOutcome & { readonly location: string }> {
     const { coredns, custom } = this.deps;
@@ -168,13 +172,17 @@ export class Controller {
       useCustom = custom !== undefined && (mode === 'custom' || (mode === 'auto' && importsOverrides(corefile)));
       return useCustom ? corefile : renderCorefile(corefile, routes);
     }, context);
+    const place = useCustom ? 'custom' : 'corefile';
+    const moved = place !== this.#lastPlace;
     if (useCustom && custom) {
       const override = await custom.write(renderOverride(routes), context);
       const cleaned = await coredns.apply(removeHairpinRules, context);
+      this.#lastPlace = place;
       return { ...override, action: combined(override, cleaned), location: custom.location };
     }
-    const cleaned = custom ? await custom.write(undefined, context) : written;
-    await this.deps.dnsEndpoints?.apply([], context);
+    const cleaned = custom && moved ? ((await custom.write(undefined, context).catch(ignoreUnreadable)) ?? written) : written;
+    if (moved) await this.deps.dnsEndpoints?.apply([], context);
+    this.#lastPlace = place;
     return { ...written, action: combined(written, cleaned), location: coredns.location };
   }
 
