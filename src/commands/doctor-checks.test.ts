@@ -117,7 +117,7 @@ const cases: readonly Case[] = [
     'warning',
     /1 line ending with "# Added by hairpin-proxy"/,
   ],
-  ['a verb refused', (s) => ({ ...s, permissions: s.permissions.map((p) => ({ ...p, allowed: !(p.permission.resource === 'endpointslices' && p.permission.verb === 'watch') })) }), 'rbac', 'error', /system:serviceaccount:hairpin-proxy:hairpin-proxy is not allowed to: watch discovery\.k8s\.io\/endpointslices \(all namespaces\)$/],
+  ['a verb refused', (s) => ({ ...s, permissions: s.permissions.map((p) => ({ ...p, allowed: !(p.permission.resource === 'endpointslices' && p.permission.verb === 'watch') })) }), 'rbac', 'error', /system:serviceaccount:hairpin-proxy:hairpin-proxy is not allowed to: watch discovery\.k8s\.io\/endpointslices in ingress-nginx; watch discovery\.k8s\.io\/endpointslices in hairpin-proxy$/],
 ];
 
 describe('doctor finds', () => {
@@ -164,17 +164,19 @@ describe('doctor finds', () => {
 describe('the verbs the controller needs', () => {
   const described = (c: Config, cluster: { mode: 'corefile' | 'custom' | undefined; nodeLocal: boolean }) => requiredPermissions(c, cluster).map(describePermission);
 
-  it('by default: sources, the CoreDNS ConfigMap, events, the Lease', () => {
+  it('by default: sources, the upstream and hairpin slices in their namespaces, the CoreDNS ConfigMap, events, the Lease, the Secret, the removal', () => {
     const verbs = described(config(), { mode: 'corefile', nodeLocal: false });
     expect(verbs).toEqual(
       expect.arrayContaining([
         'list networking.k8s.io/ingresses (all namespaces)',
         'watch networking.k8s.io/ingressclasses (all namespaces)',
-        'list services (all namespaces)',
-        'watch discovery.k8s.io/endpointslices (all namespaces)',
+        'watch services/ingress-nginx-controller in ingress-nginx',
+        'watch discovery.k8s.io/endpointslices in ingress-nginx',
+        'watch discovery.k8s.io/endpointslices in hairpin-proxy',
         'get configmaps/coredns in kube-system',
-        'update configmaps/coredns in kube-system',
         'patch configmaps/coredns in kube-system',
+        'get secrets/hairpin-proxy-dataplane in hairpin-proxy',
+        'patch apps/deployments/hairpin-proxy in hairpin-proxy',
         'get configmaps/node-local-dns in kube-system',
         'create events (all namespaces)',
         'patch events (all namespaces)',
@@ -183,7 +185,7 @@ describe('the verbs the controller needs', () => {
         'create coordination.k8s.io/leases in hairpin-proxy',
       ]),
     );
-    expect(verbs.filter((v) => v.includes('gateway') || v.startsWith('delete') || v === 'create configmaps in kube-system')).toEqual([]);
+    expect(verbs.filter((v) => v.includes('gateway') || v.startsWith('delete') || v.startsWith('update configmaps') || (v.includes('services') && v.includes('(all namespaces)')) || v === 'create configmaps in kube-system')).toEqual([]);
   });
 
   it('--target adds the hairpin Services and Gateway API; custom mode adds coredns-custom; node-local-dns present adds its writes; --no-leader-elect drops the Lease', () => {

@@ -9,6 +9,7 @@ import { importsOverrides, OVERRIDE_KEY, renderOverride } from '../coredns/custo
 import { renderNodeLocalCorefile } from '../coredns/nodelocal.js';
 import type { EndpointSliceLike, ServiceLike, Snapshot } from '../model/objects.js';
 import { planRoutes, routePolicyOf, type RoutePlan } from '../plan/routes.js';
+import { upstreamRefs } from '../plan/upstreams.js';
 
 export type Severity = 'ok' | 'warning' | 'error';
 export type CheckId = 'dns-flavour' | 'dns-mode' | 'corefile-health' | 'rules-current' | 'node-local-dns' | 'upstream' | 'haproxy-replicas' | 'legacy-controller' | 'rbac';
@@ -106,20 +107,28 @@ export function requiredPermissions(config: Config, cluster: { readonly mode: 'c
   const inNs = (namespace: string, resource: string, verbs: readonly string[], name?: string, group = ''): Permission[] =>
     verbs.map((verb) => ({ verb, group, resource, namespace, ...(name === undefined ? {} : { name }) }));
   const dns = config.corednsNamespace;
+  const own = config.targetNamespace;
+  const upstreams = upstreamRefs(routePolicyOf(config).mode);
   return [
     ...all('networking.k8s.io', ['ingresses', 'ingressclasses'], ['list', 'watch']),
-    ...all('', ['services'], ['list', 'watch']),
-    ...all('discovery.k8s.io', ['endpointslices'], ['list', 'watch']),
-    ...inNs(dns, 'configmaps', ['get', 'list', 'watch', 'update', 'patch'], config.corednsConfigMap),
-    // Read in every mode (corefile mode removes our key from it); written and created in custom mode.
-    ...inNs(dns, 'configmaps', cluster.mode === 'custom' ? ['get', 'patch'] : ['get'], config.corednsCustomConfigMap),
-    ...(cluster.mode === 'custom' ? inNs(dns, 'configmaps', ['create']) : []),
-    ...(cluster.mode === 'external-dns' ? inNs(config.targetNamespace, 'dnsendpoints', ['list', 'create', 'patch', 'delete'], undefined, 'externaldns.k8s.io') : []),
-    ...(config.nodeLocalDns === 'auto' ? inNs(dns, 'configmaps', cluster.nodeLocal ? ['get', 'update', 'patch'] : ['get'], NODE_LOCAL_DNS_CONFIGMAP) : []),
+    // Each upstream's Service by name, and (HAProxy managed) its EndpointSlices and the hairpin pods'.
+    ...upstreams.flatMap((u) => inNs(u.namespace, 'services', ['list', 'watch'], u.name)),
+    ...(config.haproxy
+      ? [...new Set([...upstreams.map((u) => u.namespace), own])].flatMap((namespace) => inNs(namespace, 'endpointslices', ['list', 'watch'], undefined, 'discovery.k8s.io'))
+      : []),
+    ...inNs(dns, 'configmaps', ['get', 'list', 'watch', 'patch'], config.corednsConfigMap),
+    ...(cluster.mode === 'custom' ? [...inNs(dns, 'configmaps', ['get', 'patch'], config.corednsCustomConfigMap), ...inNs(dns, 'configmaps', ['create'])] : []),
+    ...(cluster.mode === 'external-dns'
+      ? [...inNs(own, 'dnsendpoints', ['list', 'create', 'patch', 'delete'], undefined, 'externaldns.k8s.io'), ...inNs(own, 'services', ['list', 'watch'])]
+      : []),
+    ...(config.nodeLocalDns === 'auto' ? inNs(dns, 'configmaps', cluster.nodeLocal ? ['get', 'patch'] : ['get'], NODE_LOCAL_DNS_CONFIGMAP) : []),
     ...all('', ['events'], ['create', 'patch', 'get']),
-    ...(config.leaderElection ? [...inNs(config.targetNamespace, 'leases', ['get', 'update'], 'hairpin-proxy', 'coordination.k8s.io'), ...inNs(config.targetNamespace, 'leases', ['create'], undefined, 'coordination.k8s.io')] : []),
+    ...(config.leaderElection ? [...inNs(own, 'leases', ['get', 'update'], 'hairpin-proxy', 'coordination.k8s.io'), ...inNs(own, 'leases', ['create'], undefined, 'coordination.k8s.io')] : []),
+    ...(config.haproxy && !config.haproxy.dataplanePassword ? [...inNs(own, 'secrets', ['get'], config.haproxy.dataplaneSecret), ...inNs(own, 'secrets', ['create'])] : []),
+    // Removal cleanup (src/kube/removal.ts): the install's Deployment, by name.
+    ...inNs(own, 'deployments', ['get', 'patch'], config.installName, 'apps'),
     ...(config.targets.length > 0
-      ? [...inNs(config.targetNamespace, 'services', ['get', 'create', 'patch', 'delete']), ...all('gateway.networking.k8s.io', ['gateways', 'httproutes', 'grpcroutes', 'tlsroutes'], ['list', 'watch'])]
+      ? [...inNs(own, 'services', ['get', 'list', 'create', 'patch', 'delete']), ...all('gateway.networking.k8s.io', ['gateways', 'httproutes', 'grpcroutes', 'tlsroutes'], ['list', 'watch'])]
       : []),
   ];
 }
