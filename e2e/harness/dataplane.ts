@@ -11,7 +11,7 @@ import { HarnessDataPlaneClient } from './dataplane-client.js';
 import { dataplaneConfigYaml, haproxyBaseConfig, reloadScript } from './dataplane-config.js';
 import { freePort } from './ports.js';
 import { sleep, startProcess, waitFor, type ManagedProcess } from './processes.js';
-import { toolPath, type ToolName } from './tools.js';
+import { isToolUnavailable, toolPath, type ToolName } from './tools.js';
 
 export const DATAPLANE_USER = 'admin';
 export const DATAPLANE_PASSWORD = 'local-test';
@@ -44,17 +44,42 @@ export interface LocalDataplane {
   reloads(): Promise<number>;
 }
 
+/** HAIRPIN_REQUIRE_DATAPLANEAPI=1 (CI's test job): a Data Plane API suite may not skip; it fails. */
+export const REQUIRE_DATAPLANEAPI_VARIABLE = 'HAIRPIN_REQUIRE_DATAPLANEAPI';
+
 /**
  * The binaries it needs, or why they cannot be had here: suites skip with that reason. The Data
  * Plane API is the one a machine may lack (its Go modules are not on every module proxy).
+ * - For the Data Plane API only "not obtainable here" is a reason to skip: hack/tools's exit 3, or
+ *   an override (HAIRPIN_TOOL_DATAPLANEAPI=…) naming no executable file. Any other failure of
+ *   `hack/tools path dataplaneapi` (a build that broke, a binary that is not the pinned version)
+ *   rejects, so the suite fails with it.
+ * - Where HAIRPIN_REQUIRE_DATAPLANEAPI=1, a skip becomes a failure too: this rejects with the
+ *   reason, and each suite that would have skipped fails to load, naming it.
  */
 export async function dataplaneTools(): Promise<{ ok: true; haproxy: string; dataplaneapi: string } | { ok: false; reason: string }> {
   const [haproxy, dataplaneapi, socat] = await Promise.allSettled([runnable('haproxy'), runnable('dataplaneapi'), runnable('socat')]);
   if (haproxy.status === 'fulfilled' && dataplaneapi.status === 'fulfilled' && socat.status === 'fulfilled') {
     return { ok: true, haproxy: haproxy.value, dataplaneapi: dataplaneapi.value };
   }
-  const reasons = [haproxy, dataplaneapi, socat].flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
-  return { ok: false, reason: reasons.join('; ') };
+  if (dataplaneapi.status === 'rejected' && !isToolUnavailable(dataplaneapi.reason) && !isNotExecutable(dataplaneapi.reason)) {
+    throw new Error(`the Data Plane API suites cannot run: ${messageOf(dataplaneapi.reason)}`);
+  }
+  const reason = [haproxy, dataplaneapi, socat].flatMap((r) => (r.status === 'rejected' ? [messageOf(r.reason)] : [])).join('; ');
+  if (process.env[REQUIRE_DATAPLANEAPI_VARIABLE] === '1') {
+    throw new Error(`${REQUIRE_DATAPLANEAPI_VARIABLE}=1: the Data Plane API suites must run here, but they would skip: ${reason}`);
+  }
+  return { ok: false, reason };
+}
+
+function messageOf(error: unknown): string {
+  return typeof error === 'object' && error !== null && 'message' in error ? String(error.message) : String(error);
+}
+
+/** What runnable() rejects with for an override that names no executable file. */
+const NOT_EXECUTABLE = 'notExecutable';
+function isNotExecutable(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && NOT_EXECUTABLE in error;
 }
 
 /**
@@ -65,7 +90,7 @@ async function runnable(name: ToolName): Promise<string> {
   const path = await toolPath(name);
   const file = await stat(path).catch(() => undefined);
   const executable = file?.isFile() === true && (await access(path, constants.X_OK).then(() => true, () => false));
-  if (!executable) throw new Error(`${name}: ${path} is not an executable file`);
+  if (!executable) throw Object.assign(new Error(`${name}: ${path} is not an executable file`), { [NOT_EXECUTABLE]: true });
   return path;
 }
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -45,6 +46,37 @@ export type ToolName =
   // Not a binary: the DNSEndpoint CRD's YAML file (of EXTERNAL_DNS_VERSION).
   | 'external-dns-crd';
 
+/** A value of hack/versions.env (KEY=value lines, '#' comments), read as hack/tools reads it. */
+export function pin(key: string): string {
+  for (const line of readFileSync(join(REPO_ROOT, 'hack/versions.env'), 'utf8').split('\n')) {
+    const [name, value] = line.trim().split('=', 2);
+    if (name === key && value) return value;
+  }
+  throw new Error(`hack/versions.env has no ${key}`);
+}
+
+/** hack/tools's exit code for "not obtainable on this machine": the only failure a suite may skip on. */
+export const TOOL_UNAVAILABLE = 3;
+
+/** A failed `hack/tools path NAME`, with its exit code (3: not obtainable here; else a real failure). */
+export class ToolError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number | undefined,
+  ) {
+    super(message);
+    this.name = 'ToolError';
+  }
+}
+
+/**
+ * Whether an error says the tool cannot be had here (exit 3), read from the error's own fields:
+ * errors cross realms under jest's VM modules, where `instanceof` can miss.
+ */
+export function isToolUnavailable(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'exitCode' in error && error.exitCode === TOOL_UNAVAILABLE;
+}
+
 /** HAIRPIN_TOOL_KUBE_APISERVER etc.: an explicit binary wins over hack/tools (and is the memo). */
 export function toolEnvName(name: ToolName): string {
   return `HAIRPIN_TOOL_${name.toUpperCase().replaceAll('-', '_')}`;
@@ -62,7 +94,9 @@ export function toolPath(name: ToolName): Promise<string> {
   if (override) return Promise.resolve(override);
   let found = pending.get(name);
   if (!found) {
-    found = run(join(REPO_ROOT, 'hack/tools'), ['path', name], { maxBuffer: 1 << 20, timeout: 30 * 60_000 }).then(
+    // env: the test's own process.env (under jest a copy of the real one), which child_process
+    // would not otherwise pass on: HAIRPIN_TOOLS_CACHE and the like set by a test reach hack/tools.
+    found = run(join(REPO_ROOT, 'hack/tools'), ['path', name], { env: process.env, maxBuffer: 1 << 20, timeout: 30 * 60_000 }).then(
       ({ stdout }) => {
         const path = stdout.trim().split('\n').at(-1) ?? '';
         if (!path.startsWith('/')) throw new Error(`hack/tools path ${name} printed ${JSON.stringify(stdout)}`);
@@ -71,8 +105,8 @@ export function toolPath(name: ToolName): Promise<string> {
       },
       (error: { code?: number; stderr?: string; message: string }) => {
         pending.delete(name);
-        const why = error.code === 3 ? 'not obtainable on this machine' : 'failed';
-        throw new Error(`hack/tools path ${name} ${why} (exit ${error.code}): ${(error.stderr ?? error.message).trim().slice(-2000)}`);
+        const why = error.code === TOOL_UNAVAILABLE ? 'not obtainable on this machine' : 'failed';
+        throw new ToolError(`hack/tools path ${name} ${why} (exit ${error.code}): ${(error.stderr ?? error.message).trim().slice(-2000)}`, error.code);
       },
     );
     pending.set(name, found);

@@ -5,19 +5,9 @@
  * builds) and KIND_NODE_IMAGE (the node image, by digest).
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { getContainerRuntimeClient } from 'testcontainers';
-import { REPO_ROOT, registerCleanup, toolPath } from '../harness/index.js';
-
-/** A value of hack/versions.env (KEY=value lines, '#' comments), read as hack/tools reads it. */
-export function pin(key: string): string {
-  for (const line of readFileSync(join(REPO_ROOT, 'hack/versions.env'), 'utf8').split('\n')) {
-    const [name, value] = line.trim().split('=', 2);
-    if (name === key && value) return value;
-  }
-  throw new Error(`hack/versions.env has no ${key}`);
-}
+import { pin, REPO_ROOT, registerCleanup, toolPath } from '../harness/index.js';
 
 /**
  * Whether a Docker engine answers, asked the way testcontainers asks: without one,
