@@ -252,7 +252,9 @@ describe('deploy/base', () => {
   it(
     'installs under the enforced restricted Pod Security Standard (server-side dry run)',
     withLogs(async () => {
-      // For real: the namespace with its PodSecurity labels (nothing else is needed first).
+      // For real: the namespace with its PodSecurity labels. Nothing else is needed first, but the
+      // ingress controller it forwards to is installed (its namespace holds the upstream Role).
+      await plane.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ingress-nginx' } });
       await plane.kubectl(['apply', '-f', 'deploy/base/namespace.yaml']);
       const namespace = await plane.getJson<{ metadata: { labels: Record<string, string> } }>(['namespace', 'hairpin-proxy']);
       expect(namespace.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');

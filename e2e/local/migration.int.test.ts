@@ -103,7 +103,9 @@ describe('moving from the original Ruby hairpin-proxy', () => {
     'our deploy.yml applies over its objects; with our HAProxy Deployment under its old name it would not',
     withLogs(async () => {
       const applied = await plane.kubectl(['apply', '--dry-run=server', '-f', 'deploy/deploy.yml'], { allowFail: true });
-      expect({ code: applied.code, stderr: applied.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(applied.code).toBe(0);
+      // (Warnings only: the suites' harness created some of our objects without kubectl apply.)
+      expect(applied.stderr.split('\n').filter((line) => line !== '' && !line.includes('last-applied-configuration annotation'))).toEqual([]);
       // The control: the name this project used before collides on the original's immutable selector.
       const ours = parseAllDocuments(readFileSync(join(REPO_ROOT, 'deploy', 'deploy.yml'), 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string } });
       const haproxy = ours.find((o) => o.kind === 'Deployment' && o.metadata.name === 'hairpin-haproxy');
