@@ -11,7 +11,7 @@
  * client-side last-applied annotation.
  */
 import { waitFor } from '../harness/index.js';
-import { kindNetworkSubnet, type KindCluster } from './cluster.js';
+import { BOUNDS, kindNetworkSubnet, waitBound, type KindCluster } from './cluster.js';
 
 export const MANIFESTS = {
   // MetalLB v0.16.1 (2026-05-27), "Installation by manifest", native mode:
@@ -27,8 +27,28 @@ export const MANIFESTS = {
   certManager: 'https://github.com/cert-manager/cert-manager/releases/download/v1.21.2/cert-manager.yaml',
 } as const;
 
+/** `kubectl apply` of a release manifest (fetched by kubectl itself). */
+const APPLY_MS = 180_000;
+/** The waitFor()s below, each polling with one bounded kubectl command. */
+const WAITS = {
+  metalLbWebhook: { timeoutMs: 120_000, intervalMs: 3_000 },
+  proxyProtocolListen: { timeoutMs: 120_000, intervalMs: 3_000 },
+  ingressWebhook: { timeoutMs: 180_000, intervalMs: 3_000 },
+  loadBalancerIp: { timeoutMs: 300_000, intervalMs: 3_000 },
+} as const;
+const waited = (wait: { timeoutMs: number; intervalMs: number }): number => waitBound(wait.timeoutMs, BOUNDS.kubectl, wait.intervalMs);
+
+/** Worst cases of the three installs (every command and wait in them is bounded); they run side by side. */
+export const INSTALL_MS = {
+  // the subnet (docker network inspect, 30 s), the manifest, two rollouts, the pool
+  metalLb: 30_000 + APPLY_MS + 2 * BOUNDS.rollout + waited(WAITS.metalLbWebhook),
+  // the manifest, two patches, a rollout, three waits
+  ingressNginx: APPLY_MS + 2 * BOUNDS.kubectl + BOUNDS.rollout + waited(WAITS.proxyProtocolListen) + waited(WAITS.ingressWebhook) + waited(WAITS.loadBalancerIp),
+  certManager: APPLY_MS + BOUNDS.rollout,
+} as const;
+
 const applyManifest = (cluster: KindCluster, url: string): Promise<string> =>
-  cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', url], { timeoutMs: 180_000 });
+  cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', url], { timeoutMs: APPLY_MS });
 
 /**
  * MetalLB with one L2 pool at the top of kind's Docker network (172.18.255.200-250 for the usual
@@ -37,8 +57,8 @@ const applyManifest = (cluster: KindCluster, url: string): Promise<string> =>
 export async function installMetalLb(cluster: KindCluster): Promise<void> {
   const pool = metalLbPool(await kindNetworkSubnet());
   await applyManifest(cluster, MANIFESTS.metallb);
-  await cluster.kubectl(['-n', 'metallb-system', 'rollout', 'status', 'deployment/controller', '--timeout=300s'], { timeoutMs: 320_000 });
-  await cluster.kubectl(['-n', 'metallb-system', 'rollout', 'status', 'daemonset/speaker', '--timeout=300s'], { timeoutMs: 320_000 });
+  await cluster.kubectl(['-n', 'metallb-system', 'rollout', 'status', 'deployment/controller', '--timeout=300s'], { timeoutMs: BOUNDS.rollout });
+  await cluster.kubectl(['-n', 'metallb-system', 'rollout', 'status', 'daemonset/speaker', '--timeout=300s'], { timeoutMs: BOUNDS.rollout });
   // MetalLB's validating webhook (in the controller pod) may need a few more seconds.
   await waitFor(
     () =>
@@ -46,7 +66,7 @@ export async function installMetalLb(cluster: KindCluster): Promise<void> {
         { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'kind', namespace: 'metallb-system' }, spec: { addresses: [pool] } },
         { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: 'kind', namespace: 'metallb-system' }, spec: { ipAddressPools: ['kind'] } },
       ]).then(() => true),
-    { timeoutMs: 120_000, intervalMs: 3_000, what: `MetalLB to accept the address pool ${pool}` },
+    { ...WAITS.metalLbWebhook, what: `MetalLB to accept the address pool ${pool}` },
   );
 }
 
@@ -65,7 +85,11 @@ export function metalLbPool(subnet: string): string {
 export interface IngressAddress {
   /** The Service's status.loadBalancer.ingress[0].ip, assigned by MetalLB. */
   readonly ip: string;
-  /** Its ipMode: "VIP" (or unset) lets kube-proxy short-circuit it; "Proxy" would hide the bug. */
+  /**
+   * Its ipMode, as the apiserver stores it ('' if absent): MetalLB does not set it, and the
+   * apiserver defaults it to "VIP" for an ingress entry with an IP (KEP-1860), which lets kube-proxy
+   * short-circuit it; "Proxy" would hide the bug.
+   */
   readonly ipMode: string;
 }
 
@@ -79,26 +103,26 @@ export async function installIngressNginx(cluster: KindCluster): Promise<Ingress
   await applyManifest(cluster, MANIFESTS.ingressNginx);
   await cluster.kubectl([...ns, 'patch', 'configmap', 'ingress-nginx-controller', '--type', 'merge', '-p', '{"data":{"use-proxy-protocol":"true"}}']);
   await cluster.kubectl([...ns, 'patch', 'service', 'ingress-nginx-controller', '--type', 'merge', '-p', '{"spec":{"type":"LoadBalancer"}}']);
-  await cluster.kubectl([...ns, 'rollout', 'status', 'deployment/ingress-nginx-controller', '--timeout=300s'], { timeoutMs: 320_000 });
+  await cluster.kubectl([...ns, 'rollout', 'status', 'deployment/ingress-nginx-controller', '--timeout=300s'], { timeoutMs: BOUNDS.rollout });
   await waitFor(
     () => cluster.kubectl([...ns, 'exec', 'deployment/ingress-nginx-controller', '--', 'grep', '-Eq', 'listen [^;]*proxy_protocol', '/etc/nginx/nginx.conf']).then(() => true),
-    { timeoutMs: 120_000, intervalMs: 3_000, what: 'ingress-nginx to listen with proxy_protocol (use-proxy-protocol: "true")' },
+    { ...WAITS.proxyProtocolListen, what: 'ingress-nginx to listen with proxy_protocol (use-proxy-protocol: "true")' },
   );
   await waitFor(
     () => cluster.kubectl(['-n', 'default', 'create', 'ingress', 'webhook-probe', '--class=nginx', '--rule=probe.e2e.test/=probe:80', '--dry-run=server']).then(() => true),
-    { timeoutMs: 180_000, intervalMs: 3_000, what: "ingress-nginx's admission webhook to admit an Ingress" },
+    { ...WAITS.ingressWebhook, what: "ingress-nginx's admission webhook to admit an Ingress" },
   );
   return waitFor(
     async () => {
       const service = await cluster.getJson<{ status?: { loadBalancer?: { ingress?: Array<{ ip?: string; ipMode?: string }> } } }>([...ns, 'get', 'service', 'ingress-nginx-controller']);
       const entry = service.status?.loadBalancer?.ingress?.[0];
-      return entry?.ip ? { ip: entry.ip, ipMode: entry.ipMode ?? 'VIP' } : undefined;
+      return entry?.ip ? { ip: entry.ip, ipMode: entry.ipMode ?? '' } : undefined;
     },
-    { timeoutMs: 300_000, intervalMs: 3_000, what: 'MetalLB to give ingress-nginx-controller a LoadBalancer IP' },
+    { ...WAITS.loadBalancerIp, what: 'MetalLB to give ingress-nginx-controller a LoadBalancer IP' },
   );
 }
 
 export async function installCertManager(cluster: KindCluster): Promise<void> {
   await applyManifest(cluster, MANIFESTS.certManager);
-  await cluster.kubectl(['-n', 'cert-manager', 'wait', '--for=condition=Available', 'deployment', '--all', '--timeout=300s'], { timeoutMs: 320_000 });
+  await cluster.kubectl(['-n', 'cert-manager', 'wait', '--for=condition=Available', 'deployment', '--all', '--timeout=300s'], { timeoutMs: BOUNDS.rollout });
 }

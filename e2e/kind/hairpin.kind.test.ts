@@ -9,7 +9,13 @@
  *   host to the hairpin HAProxy, which the controller configured, and the Certificate turns Ready.
  * Needs a Docker engine; without one the suite is skipped, saying why (HAIRPIN_REQUIRE_DOCKER=1
  * fails instead; HAIRPIN_SKIP_KIND=1 skips it even with one). It runs in GitHub Actions, job
- * kind-e2e. See e2e/README.md.
+ * kind-e2e, once per Kubernetes minor (HAIRPIN_KIND_NODE_IMAGE_PIN: KIND_NODE_IMAGE or
+ * KIND_NODE_IMAGE_NEWEST of hack/versions.env). See e2e/README.md.
+ *
+ * On a failure: HAIRPIN_KIND_LOGS_DIR=DIR keeps the evidence there before the cluster goes
+ * (`kind export logs`, the outside containers' logs), and KEEP_CLUSTER_ON_FAILURE=1 leaves the
+ * cluster running for a later `kind export logs` (CI sets both). Every timeout is a sum of the
+ * bounded waits it contains (budget.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes, X509Certificate } from 'node:crypto';
@@ -17,16 +23,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { blockMentions, cleanupAll, makeTmpDir, markerBlock, REPO_ROOT, sleep, waitFor } from '../harness/index.js';
 import { installCertManager, installIngressNginx, installMetalLb } from './addons.js';
-import { buildImage, dockerEngine, KindCluster } from './cluster.js';
-import { outsideLogs, PEBBLE_ACME_PORT, PEBBLE_HOST, startCloudLoadBalancer, startPebble, startPublicDns } from './outside.js';
+import { TIMEOUTS, WAITS, WITHOUT_CONTROLLER_MS } from './budget.js';
+import { BOUNDS, buildImage, dockerEngine, KindCluster, nodeImage } from './cluster.js';
+import { outsideLogs, PEBBLE_ACME_PORT, PEBBLE_HOST, pullOutsideImages, startCloudLoadBalancer, startPebble, startPublicDns } from './outside.js';
 
 const HOST = 'shop.example.test';
 const APP_NAMESPACE = 'shop';
 const IMAGE = 'hairpin-proxy:kind-e2e';
-/** How long, from its creation, the Certificate must stay not Ready without the controller. */
-const WITHOUT_CONTROLLER_MS = 120_000;
-/** From the controller's start: kubelet's ConfigMap refresh (60-90 s) + CoreDNS reload (≤ 30 s) + retries. */
-const WITH_CONTROLLER_MS = 5 * 60_000;
+/** The hairpin HAProxy pods (deploy/base/haproxy.yaml). */
+const HAPROXY_PODS = 'app.kubernetes.io/name=hairpin-proxy-haproxy';
 
 // HAIRPIN_SKIP_KIND=1 (CI's `test` job, whose runner has Docker too) leaves it to the kind-e2e job.
 const optedOut = process.env.HAIRPIN_SKIP_KIND === '1';
@@ -39,17 +44,46 @@ if (!engine.ok && !requireDocker) console.warn(skipped);
 
 let cluster: KindCluster;
 
-/** A test body whose failure message ends with the cluster's and the outside containers' state. */
-function explained(fn: () => Promise<void>): () => Promise<void> {
+/** The hook and tests that ran to their end; afterAll treats any other as failed (even one jest abandoned). */
+const finished = new Set<string>();
+const STEPS = ['beforeAll', 'without', 'with'] as const;
+
+/**
+ * A test body whose failure message ends with the cluster's and the outside containers' state.
+ * The error may come from another realm (jest runs tests in a VM context), where `instanceof
+ * Error` is false for a real Error: its fields decide.
+ */
+function explained(step: (typeof STEPS)[number], fn: () => Promise<void>): () => Promise<void> {
   return async () => {
     try {
       await fn();
+      finished.add(step);
     } catch (error) {
       const state = (cluster as KindCluster | undefined) ? await cluster.diagnostics() : '(no kind cluster yet)';
-      if (error instanceof Error) error.message += `\n\n${state}\n${await outsideLogs()}`;
-      throw error;
+      const report = `\n\n${state}\n${await outsideLogs()}`;
+      if (typeof error === 'object' && error !== null && 'message' in error && typeof error.message === 'string') {
+        error.message += report;
+        throw error;
+      }
+      throw new Error(`${String(error)}${report}`);
     }
   };
+}
+
+/**
+ * After a failure, before cleanupAll() deletes anything: `kind export logs` and the outside
+ * containers' logs into HAIRPIN_KIND_LOGS_DIR, and with KEEP_CLUSTER_ON_FAILURE=1 the cluster is
+ * left running for a later `kind export logs` (CI's failure step).
+ */
+async function keepEvidence(): Promise<void> {
+  if (!(cluster as KindCluster | undefined)) return;
+  if (process.env.KEEP_CLUSTER_ON_FAILURE === '1') cluster.keep();
+  const dir = process.env.HAIRPIN_KIND_LOGS_DIR;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${cluster.name}-outside-containers.log`), await outsideLogs(500));
+  await cluster.exportLogs(join(dir, cluster.name)).catch((error: unknown) => console.warn(`kind export logs failed: ${String(error)}`));
+  console.warn(`kind e2e: a step failed; logs kept in ${dir}`);
 }
 
 /** The ACME issuer: pebble, trusted through caBundle, HTTP-01 through ingress-nginx. */
@@ -111,14 +145,15 @@ if (!engine.ok && requireDocker) {
   });
 } else {
   const describeWithDocker = engine.ok ? describe : describe.skip;
-  describeWithDocker(engine.ok ? `the hairpin story on kind (Docker: ${engine.reason})` : skipped, () => {
+  describeWithDocker(engine.ok ? `the hairpin story on kind, ${nodeImage().split('@')[0]} (Docker: ${engine.reason})` : skipped, () => {
     beforeAll(
-      explained(async () => {
+      explained('beforeAll', async () => {
         const tmpDir = makeTmpDir('kind');
-        [cluster] = await Promise.all([KindCluster.create(`hairpin-${process.pid}`, tmpDir), buildImage(IMAGE)]);
+        [cluster] = await Promise.all([KindCluster.create(`hairpin-${process.pid}`, tmpDir), buildImage(IMAGE), pullOutsideImages()]);
         await cluster.loadImage(IMAGE);
         const [ingress] = await Promise.all([installIngressNginx(cluster), installMetalLb(cluster), installCertManager(cluster)]);
-        // MetalLB leaves ipMode unset (VIP): kube-proxy short-circuits the IP, the bug is there.
+        // MetalLB does not set ipMode; the apiserver defaults it to VIP (KEP-1860): kube-proxy
+        // short-circuits the IP, the bug is there.
         expect(ingress.ipMode).toBe('VIP');
 
         const loadBalancer = await startCloudLoadBalancer(ingress.ip);
@@ -130,17 +165,20 @@ if (!engine.ok && requireDocker) {
 
         await installHairpinProxy(tmpDir);
         const issuer = [pebbleIssuer(pebble.tlsCertificatePem), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: APP_NAMESPACE } }];
-        await waitFor(() => cluster.apply(issuer).then(() => true), { timeoutMs: 120_000, intervalMs: 3_000, what: "cert-manager's webhook to accept the ClusterIssuer" });
+        await waitFor(() => cluster.apply(issuer).then(() => true), { ...WAITS.issuerAccepted, what: "cert-manager's webhook to accept the ClusterIssuer" });
         // Ready = an ACME account registered with pebble, through the cluster's DNS.
-        await cluster.kubectl(['wait', 'clusterissuer/pebble', '--for=condition=Ready', '--timeout=180s'], { timeoutMs: 200_000 });
+        await cluster.kubectl(['wait', 'clusterissuer/pebble', '--for=condition=Ready', '--timeout=180s'], { timeoutMs: BOUNDS.shortRollout });
       }),
-      25 * 60_000,
+      TIMEOUTS.beforeAll,
     );
-    afterAll(() => cleanupAll(), 6 * 60_000);
+    afterAll(async () => {
+      if (STEPS.some((step) => !finished.has(step))) await keepEvidence();
+      await cleanupAll();
+    }, TIMEOUTS.afterAll);
 
     it(
       'without hairpin-proxy: the self-check gets EOF from the LoadBalancer IP and the Certificate is never Ready',
-      explained(async () => {
+      explained('without', async () => {
         expect(markerBlock(await cluster.corefile())).toBe('');
         await cluster.apply([
           {
@@ -156,41 +194,43 @@ if (!engine.ok && requireDocker) {
             const text = await challengeReasons();
             return text.includes('EOF') ? text : undefined;
           },
-          { timeoutMs: 4 * 60_000, intervalMs: 5_000, what: `a Challenge for ${HOST} reporting the self-check's EOF` },
+          { ...WAITS.challengeEof, what: `a Challenge for ${HOST} reporting the self-check's EOF` },
         );
         expect(reasons).toMatch(/Waiting for HTTP-01 challenge propagation: .*EOF/);
         // The self-check keeps failing, so cert-manager never even asks pebble to validate.
         do {
           expect(await certificateReady()).toBe(false);
-          await sleep(5_000);
+          await sleep(WAITS.notReadyPollMs);
         } while (Date.now() - created < WITHOUT_CONTROLLER_MS);
       }),
-      10 * 60_000,
+      TIMEOUTS.withoutController,
     );
 
     it(
       'with hairpin-proxy: the controller configures HAProxy, the Corefile routes the host, the Certificate becomes Ready',
-      explained(async () => {
+      explained('with', async () => {
         await cluster.kubectl(['-n', 'hairpin-proxy', 'scale', 'deployment/hairpin-proxy', '--replicas=1']);
         const started = Date.now();
         // A hairpin HAProxy replica turns Ready once it listens on :80, i.e. once the controller
-        // has configured it through its Data Plane API.
-        await cluster.kubectl(['-n', 'hairpin-proxy', 'rollout', 'status', 'deployment/hairpin-haproxy', '--timeout=180s'], { timeoutMs: 200_000 });
+        // has configured it through its Data Plane API. Its pods, not the Deployment's rollout:
+        // the Deployment was applied at install time, and its 600 s progress deadline may have
+        // passed before the controller started (`rollout status` then fails at once).
+        await cluster.kubectl(['-n', 'hairpin-proxy', 'wait', '--for=condition=Ready', 'pod', '-l', HAPROXY_PODS, '--timeout=180s'], { timeoutMs: BOUNDS.shortRollout });
         const block = await waitFor(
           async () => {
             const text = markerBlock(await cluster.corefile());
             return blockMentions(text, HOST) ? text : undefined;
           },
-          { timeoutMs: 120_000, intervalMs: 2_000, what: `the Corefile's hairpin-proxy block to route ${HOST}` },
+          { ...WAITS.corefileBlock, what: `the Corefile's hairpin-proxy block to route ${HOST}` },
         );
         expect(block).toContain('hairpin-proxy-haproxy.hairpin-proxy.svc.cluster.local.');
-        await waitFor(() => certificateReady(), { timeoutMs: WITH_CONTROLLER_MS, intervalMs: 5_000, what: `Certificate ${APP_NAMESPACE}/shop to become Ready` });
+        await waitFor(() => certificateReady(), { ...WAITS.certificateReady, what: `Certificate ${APP_NAMESPACE}/shop to become Ready` });
         const secret = await cluster.getJson<{ data: Record<string, string> }>(['-n', APP_NAMESPACE, 'get', 'secret', 'shop-tls']);
         const certificate = new X509Certificate(Buffer.from(secret.data['tls.crt'] ?? '', 'base64'));
         expect(certificate.subjectAltName).toBe(`DNS:${HOST}`);
         console.log(`kind e2e: certificate for ${HOST} Ready ${Math.round((Date.now() - started) / 1000)} s after the controller was scaled up`);
       }),
-      12 * 60_000,
+      TIMEOUTS.withController,
     );
   });
 }

@@ -28,6 +28,27 @@ export const PEBBLE_HOST = 'pebble.e2e.test';
 export const PEBBLE_ACME_PORT = 14000;
 const CHALLTESTSRV_DNS_PORT = 8053;
 
+/** `docker pull` of the three images (before any start, so that starting pulls nothing). */
+const PULL_MS = 5 * 60_000;
+/** A container's start: testcontainers' startup timeout (its wait strategy)... */
+const STARTUP_MS = 180_000;
+/** ...and an allowance for creating and starting it, which Docker's API calls bound, not ours. */
+const CREATE_MS = 30_000;
+/** Each `docker logs` of outsideLogs(). */
+const LOGS_MS = 20_000;
+
+/** Worst cases, for the suite's jest timeouts (budget.ts): the pulls, then three starts, one after the other. */
+export const OUTSIDE_MS = PULL_MS + Object.keys(IMAGES).length * (STARTUP_MS + CREATE_MS);
+export const OUTSIDE_LOGS_MS = Object.keys(IMAGES).length * LOGS_MS;
+
+/**
+ * Pulls the three images, side by side, each bounded: testcontainers' own pull (inside start())
+ * has no bound, and the images are then present, so start() pulls nothing.
+ */
+export async function pullOutsideImages(): Promise<void> {
+  await Promise.all(Object.values(IMAGES).map((image) => exec('docker', ['pull', '--quiet', image], { timeoutMs: PULL_MS })));
+}
+
 export interface Started {
   readonly ip: string;
 }
@@ -35,7 +56,7 @@ export interface Started {
 const started: Array<{ readonly name: string; readonly container: StartedTestContainer }> = [];
 
 async function start(name: string, container: GenericContainer): Promise<string> {
-  const running = await container.withNetworkMode(NETWORK).withStartupTimeout(180_000).start();
+  const running = await container.withNetworkMode(NETWORK).withStartupTimeout(STARTUP_MS).start();
   started.push({ name, container: running });
   registerCleanup(`stop the ${name} container`, async () => {
     await running.stop();
@@ -119,7 +140,7 @@ export async function startPebble(dnsIp: string, tmpDir: string): Promise<Pebble
 export async function outsideLogs(lines = 60): Promise<string> {
   const out: string[] = [];
   for (const { name, container } of started) {
-    const text = await exec('sh', ['-c', `docker logs --tail ${lines} "$1" 2>&1`, 'sh', container.getId()], { timeoutMs: 30_000 }).catch((error: unknown) => `(failed: ${String(error)})`);
+    const text = await exec('sh', ['-c', `docker logs --tail ${lines} "$1" 2>&1`, 'sh', container.getId()], { timeoutMs: LOGS_MS }).catch((error: unknown) => `(failed: ${String(error)})`);
     out.push(`----- ${name} (${container.getId().slice(0, 12)}) -----\n${text.trimEnd()}`);
   }
   return out.join('\n');
