@@ -20,7 +20,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { parseAllDocuments } from 'yaml';
 import { FLAGS } from '../../src/config.js';
 import { HarnessDataPlaneClient } from '../harness/dataplane-client.js';
 import { dataplaneConfigYaml, haproxyBaseConfig, reloadScript } from '../harness/dataplane-config.js';
@@ -39,6 +38,7 @@ import {
   withLogs,
   type ControlPlane,
 } from '../harness/index.js';
+import { podFromTemplate, readManifests, type Manifest } from '../harness/manifests.js';
 
 const tools = await dataplaneTools();
 if (!tools.ok) console.warn(`deploy: the local HAProxy + Data Plane API run is skipped: ${tools.reason}`);
@@ -112,17 +112,13 @@ function expectedHaproxyFiles(): Record<string, string> {
   };
 }
 
-/** A Pod made from a workload's pod template, for PodSecurity's enforce path. */
+/** A Pod made from a workload's pod template, for PodSecurity's enforce path (e2e/harness/manifests.ts). */
 function podFrom(workload: K8sObject, mutate: (spec: PodSpec) => void = () => {}): object {
-  const template = workload.spec?.template;
-  if (!template) throw new Error(`${workload.kind} ${workload.metadata.name} has no pod template`);
-  const spec = structuredClone(template.spec);
-  mutate(spec);
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: `pss-${workload.metadata.name}`, namespace: 'hairpin-proxy', labels: template.metadata?.labels ?? {} }, spec };
+  return podFromTemplate(workload as unknown as Manifest, { namespace: 'hairpin-proxy', mutate: (spec) => mutate(spec as PodSpec) });
 }
 
 function readYamlObjects(text: string): K8sObject[] {
-  return parseAllDocuments(text).map((doc) => doc.toJS() as K8sObject);
+  return readManifests(text) as unknown as K8sObject[];
 }
 
 beforeAll(

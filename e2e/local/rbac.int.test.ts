@@ -28,7 +28,7 @@ import {
   type ControlPlane,
   type ControllerProcess,
 } from '../harness/index.js';
-import { readManifests, type Manifest } from '../harness/manifests.js';
+import { canI, readManifests, type Manifest } from '../harness/manifests.js';
 
 let plane: ControlPlane;
 let controller: ControllerProcess;
@@ -49,11 +49,8 @@ beforeAll(
 afterAll(() => cleanupAll(), 60_000);
 
 /** `kubectl auth can-i … --as=<controller>`: true for "yes" (exit 0), false for "no" (exit 1). */
-async function controllerCan(...args: string[]): Promise<boolean> {
-  const { code, stdout, stderr } = await plane.kubectl(['auth', 'can-i', ...args, `--as=${CONTROLLER_USER}`], { allowFail: true });
-  if (code !== 0 && code !== 1) throw new Error(`kubectl auth can-i ${args.join(' ')} exited ${code}: ${stderr}`);
-  expect(stdout.trim()).toBe(code === 0 ? 'yes' : 'no');
-  return code === 0;
+function controllerCan(...args: string[]): Promise<boolean> {
+  return canI(plane, CONTROLLER_USER, args);
 }
 
 describe('the controller identity', () => {
