@@ -41,6 +41,7 @@ export type ToolName =
   | 'cni-plugins'
   | 'buildah'
   | 'busybox'
+  | 'shellcheck'
   // Not a binary: the directory of the Gateway API CRDs, {experimental,standard}/*.yaml.
   | 'gateway-api-crds'
   // Not a binary: the DNSEndpoint CRD's YAML file (of EXTERNAL_DNS_VERSION).
