@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { loggableConfig, type Config, type HaproxyConfig } from './config.js';
 import { CorednsCustomSink } from './coredns/custom-sink.js';
-import { NodeLocalDnsSink } from './coredns/nodelocal-sink.js';
+import { NODE_LOCAL_DNS_CONFIGMAP, NodeLocalDnsSink } from './coredns/nodelocal-sink.js';
 import { CorednsSink } from './coredns/sink.js';
 import { DataPlaneClient } from './haproxy/dataplane/client.js';
 import { DEFAULT_HAPROXY_POLICY } from './haproxy/desired.js';
@@ -15,7 +15,7 @@ import { DnsEndpointsSink } from './kube/dns-endpoints.js';
 import { logIgnoredRoutes } from './kube/gateway-api.js';
 import { DataplanePassword } from './kube/dataplane-secret.js';
 import { HairpinServicesSink } from './kube/hairpin-services.js';
-import { RemovalGuard } from './kube/removal.js';
+import { RemovalGuard, type CleanupGrants } from './kube/removal.js';
 import { AggregatingEventRecorder, KubeEventWriter } from './kube/events.js';
 import { waitForSync } from './kube/informer.js';
 import { LeaderElector, leaseTimings } from './kube/leader.js';
@@ -86,12 +86,16 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
           log,
         })
       : undefined;
-  const guard = new RemovalGuard(kubeConfig, { name: config.installName, namespace: config.targetNamespace, corednsNamespace: config.corednsNamespace }, log);
+  const guard = new RemovalGuard(apis, kubeConfig, { name: config.installName, namespace: config.targetNamespace, corednsNamespace: config.corednsNamespace }, cleanupGrants(config), log);
   const removal = new Removal({
     removing: () => guard.removing(),
-    cleanUp: () => removeEverything(apis, config, log),
-    release: () => guard.release(),
-    ...(elector ? { leadership: elector } : {}),
+    cleanUp: async () => {
+      // The cleanup identity reaches the DNS ConfigMaps whatever was deleted; our own, where it
+      // still works, the rest (DNSEndpoints, hairpin Services: gone with the namespace otherwise).
+      await removeEverything(makeApis(guard.cleanupKubeConfig()), config, log);
+      await removeEverything(apis, config, log);
+    },
+    release: () => guard.release(makeApis(guard.cleanupKubeConfig()).rbac),
     log,
   });
   const runner = new Runner({
@@ -131,7 +135,7 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
         log.error({ err: error }, 'cannot arm the removal cleanup: deleting this install will leave its DNS changes behind');
         return false;
       }));
-    await runner.run(armed ? AbortSignal.any([stop, removal.watch(stop)]) : stop);
+    await runner.run(stop);
     if (armed) await removal.finish(REMOVAL_CLEANUP_MS);
     return 0;
   } catch (error) {
@@ -139,12 +143,25 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     log.error({ err: error }, 'the controller cannot run');
     throw error;
   } finally {
+    guard.disarm();
     watches.stopRechecking();
     await Promise.all(watches.all().map((informer) => informer.stop()));
     await events.close();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     log.info('stopped');
   }
+}
+
+/** What the removal cleanup may patch: the DNS ConfigMaps this configuration writes (the same grants deploy/ gives it). */
+function cleanupGrants(config: Config): CleanupGrants {
+  const edit = ['get', 'patch'];
+  return {
+    configMaps: [
+      { name: config.corednsConfigMap, verbs: edit },
+      ...(config.corednsMode === 'custom' || config.corednsMode === 'auto' ? [{ name: config.corednsCustomConfigMap, verbs: [...edit, 'delete'] }] : []),
+      ...(config.nodeLocalDns === 'auto' ? [{ name: NODE_LOCAL_DNS_CONFIGMAP, verbs: edit }] : []),
+    ],
+  };
 }
 
 async function syncOnce(controller: Controller, log: Logger): Promise<number> {

@@ -309,7 +309,7 @@ describe('values', () => {
     const objects = await render({ config: { 'coredns-mode': mode, 'node-local-dns': 'off' } });
     // Every mode watches the Corefile and patches it: external-dns mode only to remove a block an
     // earlier mode wrote (deploy/components/external-dns). Never update: it patches, never replaces.
-    expect(grantsOf(objects, 'Role', 'hairpin-proxy-coredns').filter((line) => line.includes('configmaps') && !line.includes('removal'))).toEqual(CORE_DNS);
+    expect(grantsOf(objects, 'Role', 'hairpin-proxy-coredns').filter((line) => line.includes('configmaps'))).toEqual(CORE_DNS);
     expect(grantsOf(objects, 'Role', 'hairpin-proxy-coredns-custom')).toEqual(custom ? ['delete configmaps/coredns-custom', 'get configmaps/coredns-custom', 'patch configmaps/coredns-custom'] : []);
     expect(has(objects, 'RoleBinding', 'hairpin-proxy-coredns-custom')).toBe(custom);
     expect(grantsOf(objects, 'Role', 'hairpin-proxy').filter((line) => line.includes('dnsendpoints'))).toEqual(
@@ -635,12 +635,11 @@ describe('on a real kube-apiserver', () => {
     'watch services/ingress-nginx-controller -n ingress-nginx',
     'watch endpointslices.discovery.k8s.io -n ingress-nginx',
     'watch endpointslices.discovery.k8s.io -n hairpin-proxy',
-    // Removal: finalizers on its own Deployment, ServiceAccount and RBAC objects, by name.
-    'patch deployments.apps/hairpin-proxy -n hairpin-proxy',
-    'patch serviceaccounts/hairpin-proxy -n hairpin-proxy',
-    'patch clusterrolebindings.rbac.authorization.k8s.io/hairpin-proxy',
-    'patch roles.rbac.authorization.k8s.io/hairpin-proxy-coredns -n kube-system',
-    'delete configmaps/hairpin-proxy-removal -n kube-system',
+    // Removal: its own Deployment, read; the cleanup identity in kube-system, by name where RBAC allows.
+    'get deployments.apps/hairpin-proxy -n hairpin-proxy',
+    'create serviceaccounts/hairpin-proxy-cleanup --subresource=token -n kube-system',
+    'update roles.rbac.authorization.k8s.io/hairpin-proxy-cleanup -n kube-system',
+    'delete rolebindings.rbac.authorization.k8s.io/hairpin-proxy-cleanup -n kube-system',
   ];
   const NEVER = [
     'update configmaps/coredns -n kube-system',
@@ -658,6 +657,9 @@ describe('on a real kube-apiserver', () => {
     'list dnsendpoints.externaldns.k8s.io -n team-a',
     'patch httproutes.gateway.networking.k8s.io -n team-a',
     'patch deployments.apps/hairpin-haproxy -n hairpin-proxy',
+    'patch deployments.apps/hairpin-proxy -n hairpin-proxy',
+    'create serviceaccounts/coredns --subresource=token -n kube-system',
+    'create rolebindings.rbac.authorization.k8s.io -n team-a',
     'patch clusterrolebindings.rbac.authorization.k8s.io/cluster-admin',
   ];
 

@@ -97,12 +97,11 @@ describe('the controller identity', () => {
       // The Data Plane API password: its own Secret, created where missing.
       expect(await controllerCan('get', 'secrets/hairpin-proxy-dataplane', '-n', 'hairpin-proxy')).toBe(true);
       expect(await controllerCan('create', 'secrets', '-n', 'hairpin-proxy')).toBe(true);
-      // Removal: finalizers on its own Deployment, ServiceAccount and RBAC objects, by name.
-      expect(await controllerCan('patch', 'deployments.apps/hairpin-proxy', '-n', 'hairpin-proxy')).toBe(true);
-      expect(await controllerCan('patch', 'serviceaccounts/hairpin-proxy', '-n', 'hairpin-proxy')).toBe(true);
-      expect(await controllerCan('patch', 'clusterrolebindings.rbac.authorization.k8s.io/hairpin-proxy')).toBe(true);
-      expect(await controllerCan('patch', 'roles.rbac.authorization.k8s.io/hairpin-proxy-coredns', '-n', 'kube-system')).toBe(true);
-      expect(await controllerCan('delete', 'configmaps/hairpin-proxy-removal', '-n', 'kube-system')).toBe(true);
+      // Removal: its own Deployment, read; the cleanup identity in kube-system, by name where it can be.
+      expect(await controllerCan('get', 'deployments.apps/hairpin-proxy', '-n', 'hairpin-proxy')).toBe(true);
+      expect(await controllerCan('create', 'serviceaccounts/hairpin-proxy-cleanup', '--subresource=token', '-n', 'kube-system')).toBe(true);
+      expect(await controllerCan('update', 'roles.rbac.authorization.k8s.io/hairpin-proxy-cleanup', '-n', 'kube-system')).toBe(true);
+      expect(await controllerCan('delete', 'rolebindings.rbac.authorization.k8s.io/hairpin-proxy-cleanup', '-n', 'kube-system')).toBe(true);
     }),
   );
 
@@ -141,7 +140,10 @@ describe('the controller identity', () => {
       expect(await controllerCan('create', 'services', '-n', 'hairpin-proxy')).toBe(false);
       expect(await controllerCan('list', 'dnsendpoints.externaldns.k8s.io', '-n', 'hairpin-proxy')).toBe(false);
       expect(await controllerCan('get', 'secrets/other', '-n', 'hairpin-proxy')).toBe(false);
-      expect(await controllerCan('patch', 'deployments.apps/hairpin-haproxy', '-n', 'hairpin-proxy')).toBe(false);
+      expect(await controllerCan('patch', 'deployments.apps/hairpin-proxy', '-n', 'hairpin-proxy')).toBe(false);
+      expect(await controllerCan('create', 'serviceaccounts/coredns', '--subresource=token', '-n', 'kube-system')).toBe(false);
+      expect(await controllerCan('delete', 'rolebindings.rbac.authorization.k8s.io/system:controller:bootstrap-signer', '-n', 'kube-system')).toBe(false);
+      expect(await controllerCan('create', 'rolebindings.rbac.authorization.k8s.io', '-n', 'team-a')).toBe(false);
       expect(await controllerCan('patch', 'clusterrolebindings.rbac.authorization.k8s.io/cluster-admin')).toBe(false);
     }),
   );

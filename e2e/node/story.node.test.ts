@@ -152,15 +152,24 @@ const leaseHolder = async () =>
     await kubectl(['-n', HAIRPIN_NAMESPACE, 'rollout', 'status', 'deployment/hairpin-proxy', '--timeout=180s'], 190_000);
     // Every old pod got SIGTERM and went without removing anything: the Deployment was not being deleted.
     expect(blockMentions(markerBlock(await scenario.readCorefile()), TEST_HOST)).toBe(true);
-    const deployment = await scenario.plane.getJson<{ metadata: { finalizers?: string[] } }>(['deployment', '-n', HAIRPIN_NAMESPACE, 'hairpin-proxy']);
-    expect(deployment.metadata.finalizers).toContain('hairpin-proxy.io/remove-dns');
+    // The cleanup identity a removal will use is in place, outside the install's manifests.
+    const cleanup = await scenario.plane.kubectl(['-n', 'kube-system', 'get', 'serviceaccount/hairpin-proxy-cleanup', 'role/hairpin-proxy-cleanup', 'rolebinding/hairpin-proxy-cleanup', '-o', 'name']);
+    expect(cleanup.stdout.trim().split('\n')).toHaveLength(3);
   }), 300_000);
 
   it('`kubectl delete` of the whole install (ServiceAccount and RBAC included, in one breath) leaves the Corefile byte for byte as before and nothing behind', withLogs(async () => {
     await kubectl(['delete', '-k', overlay, '--wait=true', '--timeout=240s'], 250_000);
     expect(await scenario.readCorefile()).toBe(scenario.corefileBefore);
-    const left = await scenario.plane.kubectl(['get', 'namespace/hairpin-proxy', 'clusterrole/hairpin-proxy', 'clusterrolebinding/hairpin-proxy', '-n', 'kube-system', 'role/hairpin-proxy-coredns', 'configmap/hairpin-proxy-removal', '--ignore-not-found', '-o', 'name'], { timeoutMs: 30_000 });
-    expect(left.stdout.trim()).toBe('');
+    // Nothing behind: the install, and the cleanup identity (its Role and ServiceAccount go with
+    // its RoleBinding, by garbage collection).
+    const leftovers = async () =>
+      (
+        await scenario.plane.kubectl(
+          ['get', 'namespace/hairpin-proxy', 'clusterrole/hairpin-proxy', 'clusterrolebinding/hairpin-proxy', '-n', 'kube-system', 'role/hairpin-proxy-coredns', 'serviceaccount/hairpin-proxy-cleanup', 'role/hairpin-proxy-cleanup', 'rolebinding/hairpin-proxy-cleanup', '--ignore-not-found', '-o', 'name'],
+          { timeoutMs: 30_000 },
+        )
+      ).stdout.trim();
+    await waitFor(async () => ((await leftovers()) === '' ? true : undefined), { timeoutMs: 60_000, intervalMs: 1_000, what: 'nothing of the install to be left' });
     await kubectl(['delete', '-n', APP_NAMESPACE, 'ingress', '--all']);
   }), 300_000);
 

@@ -125,8 +125,12 @@ export function requiredPermissions(config: Config, cluster: { readonly mode: 'c
     ...all('', ['events'], ['create', 'patch', 'get']),
     ...(config.leaderElection ? [...inNs(own, 'leases', ['get', 'update'], 'hairpin-proxy', 'coordination.k8s.io'), ...inNs(own, 'leases', ['create'], undefined, 'coordination.k8s.io')] : []),
     ...(config.haproxy && !config.haproxy.dataplanePassword ? [...inNs(own, 'secrets', ['get'], config.haproxy.dataplaneSecret), ...inNs(own, 'secrets', ['create'])] : []),
-    // Removal cleanup (src/kube/removal.ts): the install's Deployment, by name.
-    ...inNs(own, 'deployments', ['get', 'patch'], config.installName, 'apps'),
+    // Removal cleanup (src/kube/removal.ts): the install's Deployment, read; the cleanup identity.
+    ...inNs(own, 'deployments', ['get'], config.installName, 'apps'),
+    ...inNs(dns, 'serviceaccounts', ['create']),
+    ...inNs(dns, 'roles', ['create'], undefined, 'rbac.authorization.k8s.io'),
+    ...inNs(dns, 'rolebindings', ['create'], undefined, 'rbac.authorization.k8s.io'),
+    ...inNs(dns, 'rolebindings', ['delete'], `${config.installName}-cleanup`, 'rbac.authorization.k8s.io'),
     ...(config.targets.length > 0
       ? [...inNs(own, 'services', ['get', 'list', 'create', 'patch', 'delete']), ...all('gateway.networking.k8s.io', ['gateways', 'httproutes', 'grpcroutes', 'tlsroutes'], ['list', 'watch'])]
       : []),

@@ -1,5 +1,5 @@
 import { Discovery } from './discovery.js';
-import { AppsV1Api, AuthorizationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, AuthorizationV1Api, RbacAuthorizationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 
 /** An explicit kubeconfig file, else in-cluster credentials, else ~/.kube/config and $KUBECONFIG. */
 export function loadKubeConfig(path: string | undefined): KubeConfig {
@@ -22,6 +22,8 @@ export interface KubeApis {
   readonly authorization: AuthorizationV1Api;
   /** Which kinds are served, without a list the identity may not be granted. */
   readonly kinds: Discovery;
+  /** The removal cleanup's own Role and RoleBinding (kube/removal.ts). */
+  readonly rbac: RbacAuthorizationV1Api;
 }
 
 export function makeApis(kubeConfig: KubeConfig): KubeApis {
@@ -34,6 +36,7 @@ export function makeApis(kubeConfig: KubeConfig): KubeApis {
     apps: kubeConfig.makeApiClient(AppsV1Api),
     authorization: kubeConfig.makeApiClient(AuthorizationV1Api),
     kinds: kubeConfig.makeApiClient(Discovery),
+    rbac: kubeConfig.makeApiClient(RbacAuthorizationV1Api),
   };
 }
 

@@ -1,221 +1,199 @@
-import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig, type AppsV1Api, type ConfigurationOptions, type V1OwnerReference, type CoreV1Api, type RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
-import { toKubeError } from './errors.js';
+import { KubeError } from './errors.js';
+import { kubeCall } from './request.js';
 
 /**
- * Removal that leaves DNS clean, without a hook: `kubectl delete -f deploy.yml` (or `helm
- * uninstall`) deletes the controller together with the ServiceAccount and RBAC its cleanup needs.
+ * Removal that leaves DNS clean, without a hook. `kubectl delete -f deploy.yml` (or `helm
+ * uninstall`) deletes the controller's ServiceAccount and RBAC in the same breath as its
+ * Deployment, and the namespace with them: by the time its pods get SIGTERM, their own token and
+ * grants may be gone. So, while it runs, the controller keeps a second identity that no install
+ * manifest names and no namespace deletion reaches, for exactly the cleanup:
  *
- * - The controller's Deployment carries REMOVAL_FINALIZER: deleting it leaves it (and so its pods,
- *   which the garbage collector deletes only after their owner is gone) running. The controller
- *   sees the deletion, removes everything it wrote, then removes the finalizer.
- * - What the cleanup needs (the ServiceAccount, whose token it runs on, and the RBAC objects that
- *   grant it) carry `foregroundDeletion` and are owners of that Deployment (or, across the
- *   namespace, of a lock ConfigMap that carries REMOVAL_FINALIZER). Deleting them therefore waits,
- *   with their grants still in force, until their dependents are gone, i.e. until the cleanup is
- *   done; then the garbage collector finishes their deletion. Nothing is left behind, and no
- *   object waits on a permission that is already gone.
- * - A rollout or a crash never removes anything: only a Deployment being deleted does.
+ * - in the CoreDNS namespace, the ServiceAccount, Role and RoleBinding `<install>-cleanup`; the Role
+ *   may patch the DNS ConfigMaps this install writes, by name, and delete that RoleBinding;
+ * - a token of that ServiceAccount, requested at start and renewed while the controller runs.
+ *
+ * On SIGTERM the controller asks whether its install is being removed: its Deployment deleted or
+ * deleting, or its own identity already gone. A rollout, a drain or a crash is none of these. If it
+ * is, it removes what it wrote (with the cleanup token) and deletes the RoleBinding; the Role and
+ * the ServiceAccount are owned by it, so the garbage collector deletes them too. No finalizer is
+ * involved, so nothing can be left waiting on a controller that is gone. Each replica does this
+ * after its own last write, so the last one to stop leaves DNS clean.
  */
-export const REMOVAL_FINALIZER = 'hairpin-proxy.io/remove-dns';
-const FOREGROUND = 'foregroundDeletion';
-
-/** The objects of one install (deploy/base, the Helm chart), all named after `name`. */
 export interface InstallNames {
+  /** --install-name: the Deployment (in `namespace`), ServiceAccount and RBAC of the install. */
   readonly name: string;
   readonly namespace: string;
   readonly corednsNamespace: string;
 }
 
-type Ref = { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly namespace?: string };
+/** The DNS ConfigMaps the cleanup may patch (the rest of its grants is the RoleBinding's own delete). */
+export interface CleanupGrants {
+  readonly configMaps: ReadonlyArray<{ readonly name: string; readonly verbs: readonly string[] }>;
+}
 
-export const removalObjects = (names: InstallNames) => {
-  const rbac = 'rbac.authorization.k8s.io/v1';
-  const inNamespace = (kind: string, apiVersion: string, name = names.name): Ref => ({ apiVersion, kind, name, namespace: names.namespace });
-  /** The CoreDNS grants: one Role per DNS mode, each optional (deploy/components drop some). */
-  const inCoredns = (kind: string, suffix: string): Ref => ({ apiVersion: rbac, kind, name: `${names.name}-${suffix}`, namespace: names.corednsNamespace });
-  return {
-    deployment: inNamespace('Deployment', 'apps/v1'),
-    /** Owners of the Deployment: same namespace, or cluster-scoped. */
-    deploymentOwners: [
-      inNamespace('ServiceAccount', 'v1'),
-      inNamespace('Role', rbac),
-      inNamespace('RoleBinding', rbac),
-      { apiVersion: rbac, kind: 'ClusterRole', name: names.name },
-      { apiVersion: rbac, kind: 'ClusterRoleBinding', name: names.name },
-    ] satisfies Ref[],
-    /** The grants for the CoreDNS ConfigMaps live in their namespace: a lock there holds them. */
-    lock: { apiVersion: 'v1', kind: 'ConfigMap', name: `${names.name}-removal`, namespace: names.corednsNamespace } satisfies Ref,
-    lockOwners: ['coredns', 'coredns-custom', 'node-local-dns'].flatMap((suffix) => [inCoredns('Role', suffix), inCoredns('RoleBinding', suffix)]) satisfies Ref[],
-  };
-};
+/** A token lives this long; the controller renews it at a fraction of that. */
+const TOKEN_SECONDS = 24 * 3600;
+const RENEW_MS = 3600_000;
+
+export const cleanupName = (names: InstallNames) => `${names.name}-cleanup`;
+
+/** Pure: the cleanup Role's rules. */
+export function cleanupRules(names: InstallNames, grants: CleanupGrants): V1PolicyRule[] {
+  return [
+    ...grants.configMaps.map((c) => ({ apiGroups: [''], resources: ['configmaps'], resourceNames: [c.name], verbs: [...c.verbs] })),
+    { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings'], resourceNames: [cleanupName(names)], verbs: ['delete'] },
+  ];
+}
 
 export class RemovalGuard {
-  readonly #objects: ReturnType<typeof removalObjects>;
-  readonly #api: KubernetesObjectApi;
+  #token: string | undefined;
+  #renewal: ReturnType<typeof setInterval> | undefined;
 
   constructor(
-    kubeConfig: KubeConfig,
-    names: InstallNames,
+    private readonly apis: { readonly core: CoreV1Api; readonly rbac: RbacAuthorizationV1Api; readonly apps: AppsV1Api },
+    private readonly kubeConfig: KubeConfig,
+    private readonly names: InstallNames,
+    private readonly grants: CleanupGrants,
     private readonly log: Logger,
-  ) {
-    this.#objects = removalObjects(names);
-    this.#api = KubernetesObjectApi.makeApiClient(kubeConfig);
-  }
+  ) {}
 
   /**
-   * Puts the finalizers and owner references in place. False where the controller does not run
-   * from such an install (no Deployment of that name: a local run, a test): nothing to guard.
+   * Creates (or updates) the cleanup identity and takes its token. False where the controller does
+   * not run from such an install (no Deployment of that name: a local run, a test): nothing to do.
    */
   async arm(): Promise<boolean> {
-    const { deployment, deploymentOwners, lock, lockOwners } = this.#objects;
-    const live = await this.#read(deployment);
-    if (!live) {
-      this.log.info({ deployment: describe(deployment) }, 'no such Deployment: removal cleanup is off (the controller does not run from deploy/ or the chart)');
-      return false;
+    const { namespace, name } = this.names;
+    try {
+      await kubeCall(`read Deployment ${namespace}/${name}`, undefined, (o) => this.apis.apps.readNamespacedDeployment({ namespace, name }, o));
+    } catch (error) {
+      if (error instanceof KubeError && error.kind === 'NotFound') {
+        this.log.info({ deployment: `${namespace}/${name}` }, 'no such Deployment: removal cleanup is off (the controller does not run from deploy/ or the chart)');
+        return false;
+      }
+      throw error;
     }
-    if (live.metadata?.deletionTimestamp) return true;
-    const owners = await this.#holdAll(deploymentOwners);
-    await this.#addFinalizer(deployment, owners);
-    const lockOwnerRefs = await this.#holdAll(lockOwners);
-    if (lockOwnerRefs.length > 0) await this.#ensureLock(lock, lockOwnerRefs);
-    this.log.info({ deployment: describe(deployment), held: [...deploymentOwners, ...lockOwners].map(describe) }, 'removal cleanup armed');
+    // The Role before its binding (a binding to a Role that does not exist yet is refused as an
+    // escalation), then owned by the binding.
+    await this.#ensureRole([]);
+    const binding = await this.#ensureBinding();
+    const owner = [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', name: binding.name, uid: binding.uid, blockOwnerDeletion: false }];
+    await this.#ensureRole(owner);
+    await this.#ensureServiceAccount(owner);
+    await this.#renewToken();
+    this.#renewal = setInterval(() => void this.#renewToken().catch((error: unknown) => this.log.warn({ err: error }, 'cannot renew the cleanup token')), RENEW_MS);
+    this.#renewal.unref();
+    this.log.info({ identity: `${this.names.corednsNamespace}/${cleanupName(this.names)}` }, 'removal cleanup armed');
     return true;
   }
 
-  /** Whether this install is being removed with its cleanup still owed: its Deployment is deleting and still held. */
+  disarm(): void {
+    clearInterval(this.#renewal);
+  }
+
+  /**
+   * Asked once the run loop has stopped: whether this install is being removed. Its Deployment is
+   * gone or deleting, or its own token or grants are refused (only a removal takes those away).
+   */
   async removing(): Promise<boolean> {
-    const live = await this.#read(this.#objects.deployment);
-    return Boolean(live?.metadata?.deletionTimestamp && live.metadata.finalizers?.includes(REMOVAL_FINALIZER));
-  }
-
-  /** After the cleanup: lets the lock and the Deployment go, and with them everything they hold. */
-  async release(): Promise<void> {
-    const { deployment, lock } = this.#objects;
-    await this.#removeFinalizer(lock);
-    await this.#delete(lock);
-    await this.#removeFinalizer(deployment);
-    this.log.info({ deployment: describe(deployment) }, 'removal cleanup done: finalizers released');
-  }
-
-  /** Adds foregroundDeletion to each owner that exists; returns owner references to them. */
-  async #holdAll(refs: readonly Ref[]): Promise<OwnerReference[]> {
-    const owners: OwnerReference[] = [];
-    for (const ref of refs) {
-      const live = await this.#read(ref);
-      // Not every install has every grant (a narrower DNS mode drops some): nothing to hold then.
-      if (!live?.metadata?.uid) continue;
-      if (!live.metadata.finalizers?.includes(FOREGROUND)) await this.#patchFinalizers(ref, live, [...(live.metadata.finalizers ?? []), FOREGROUND]);
-      owners.push({ apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name, uid: live.metadata.uid, blockOwnerDeletion: true });
-    }
-    return owners;
-  }
-
-  async #addFinalizer(ref: Ref, owners: readonly OwnerReference[]): Promise<void> {
-    const live = await this.#read(ref);
-    if (!live) return;
-    const kept = (live.metadata?.ownerReferences ?? []).filter((o) => !owners.some((owner) => owner.uid === o.uid));
-    const finalizers = live.metadata?.finalizers ?? [];
-    await this.#call(`patch ${describe(ref)}`, () =>
-      this.#api.patch(
-        {
-          ...header(ref),
-          metadata: {
-            ...header(ref).metadata,
-            resourceVersion: live.metadata?.resourceVersion ?? '',
-            finalizers: finalizers.includes(REMOVAL_FINALIZER) ? finalizers : [...finalizers, REMOVAL_FINALIZER],
-            ownerReferences: [...kept, ...owners],
-          },
-        },
-        undefined,
-        undefined,
-        'hairpin-proxy',
-        undefined,
-        PatchStrategy.MergePatch,
-      ),
-    );
-  }
-
-  async #ensureLock(lock: Ref, owners: readonly OwnerReference[]): Promise<void> {
-    const body = {
-      ...header(lock),
-      metadata: {
-        ...header(lock).metadata,
-        labels: { 'app.kubernetes.io/part-of': 'hairpin-proxy', 'app.kubernetes.io/managed-by': 'hairpin-proxy' },
-        annotations: { 'hairpin-proxy.io/about': 'holds the CoreDNS grants of hairpin-proxy until its removal has cleaned the Corefile; the controller deletes it' },
-        finalizers: [REMOVAL_FINALIZER],
-        ownerReferences: [...owners],
-      },
-    };
-    const live = await this.#read(lock);
-    if (!live) {
-      await this.#call(`create ${describe(lock)}`, () => this.#api.create(body, undefined, undefined, 'hairpin-proxy'));
-      return;
-    }
-    await this.#call(`patch ${describe(lock)}`, () =>
-      this.#api.patch({ ...body, metadata: { ...body.metadata, resourceVersion: live.metadata?.resourceVersion ?? '' } }, undefined, undefined, 'hairpin-proxy', undefined, PatchStrategy.MergePatch),
-    );
-  }
-
-  async #removeFinalizer(ref: Ref): Promise<void> {
-    const live = await this.#read(ref);
-    const finalizers = live?.metadata?.finalizers ?? [];
-    if (!live || !finalizers.includes(REMOVAL_FINALIZER)) return;
-    await this.#patchFinalizers(ref, live, finalizers.filter((f) => f !== REMOVAL_FINALIZER));
-  }
-
-  /** A merge patch carrying resourceVersion: a concurrent change makes it a Conflict, not a lost update. */
-  async #patchFinalizers(ref: Ref, live: KubernetesObject, finalizers: readonly string[]): Promise<void> {
-    await this.#call(`patch ${describe(ref)}`, () =>
-      this.#api.patch(
-        { ...header(ref), metadata: { ...header(ref).metadata, resourceVersion: live.metadata?.resourceVersion ?? '', finalizers: [...finalizers] } },
-        undefined,
-        undefined,
-        'hairpin-proxy',
-        undefined,
-        PatchStrategy.MergePatch,
-      ),
-    );
-  }
-
-  async #delete(ref: Ref): Promise<void> {
+    const { namespace, name } = this.names;
     try {
-      await this.#call(`delete ${describe(ref)}`, () => this.#api.delete(header(ref)));
+      const deployment = await kubeCall(`read Deployment ${namespace}/${name}`, undefined, (o) => this.apis.apps.readNamespacedDeployment({ namespace, name }, o));
+      return Boolean(deployment.metadata?.deletionTimestamp);
     } catch (error) {
-      if ((error as { kind?: string }).kind !== 'NotFound') throw error;
-    }
-  }
-
-  async #read(ref: Ref): Promise<KubernetesObject | undefined> {
-    try {
-      return await this.#call(`read ${describe(ref)}`, () => this.#api.read(header(ref)));
-    } catch (error) {
-      if ((error as { kind?: string }).kind === 'NotFound') return undefined;
+      if (error instanceof KubeError && ['NotFound', 'Unauthorized', 'Forbidden'].includes(error.kind)) return true;
       throw error;
     }
   }
 
-  async #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  /** A kubeconfig for the same apiserver, as the cleanup identity. */
+  cleanupKubeConfig(): KubeConfig {
+    const cluster = this.kubeConfig.getCurrentCluster();
+    if (!cluster || !this.#token) throw new KubeError('Unauthorized', 'removal cleanup', undefined, 'the cleanup identity was never armed');
+    const config = new KubeConfig();
+    config.loadFromOptions({
+      clusters: [cluster],
+      users: [{ name: 'hairpin-proxy-cleanup', token: this.#token }],
+      contexts: [{ name: 'cleanup', cluster: cluster.name, user: 'hairpin-proxy-cleanup' }],
+      currentContext: 'cleanup',
+    });
+    return config;
+  }
+
+  /** After the cleanup: deletes the RoleBinding (its Role and ServiceAccount follow by garbage collection). */
+  async release(cleanupRbac: RbacAuthorizationV1Api): Promise<void> {
+    const { corednsNamespace } = this.names;
+    const nameOf = cleanupName(this.names);
+    this.disarm();
     try {
-      return await call();
+      await kubeCall(`delete RoleBinding ${corednsNamespace}/${nameOf}`, undefined, (o) => cleanupRbac.deleteNamespacedRoleBinding({ namespace: corednsNamespace, name: nameOf }, o));
     } catch (error) {
-      throw toKubeError(operation, error);
+      if (!(error instanceof KubeError && error.kind === 'NotFound')) throw error;
+    }
+    this.log.info({ identity: `${corednsNamespace}/${nameOf}` }, 'removal cleanup done: the cleanup identity goes too');
+  }
+
+  async #ensureBinding(): Promise<{ name: string; uid: string }> {
+    const namespace = this.names.corednsNamespace;
+    const name = cleanupName(this.names);
+    const body = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name, namespace, labels: LABELS },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace }],
+    };
+    const live = await this.#createOrRead(
+      `RoleBinding ${namespace}/${name}`,
+      (o) => this.apis.rbac.createNamespacedRoleBinding({ namespace, body }, o),
+      (o) => this.apis.rbac.readNamespacedRoleBinding({ namespace, name }, o),
+    );
+    return { name, uid: live.metadata?.uid ?? '' };
+  }
+
+  async #ensureRole(ownerReferences: V1OwnerReference[]): Promise<void> {
+    const namespace = this.names.corednsNamespace;
+    const name = cleanupName(this.names);
+    const body = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace, labels: LABELS, ownerReferences }, rules: cleanupRules(this.names, this.grants) };
+    const created = await this.#createOrRead(
+      `Role ${namespace}/${name}`,
+      (o) => this.apis.rbac.createNamespacedRole({ namespace, body }, o),
+      (o) => this.apis.rbac.readNamespacedRole({ namespace, name }, o),
+    );
+    // The rules follow the configuration (a changed DNS mode), and the owner comes after the binding: a replace.
+    const replacement = { ...body, metadata: { ...body.metadata, resourceVersion: created.metadata?.resourceVersion ?? '' } };
+    await kubeCall(`replace Role ${namespace}/${name}`, undefined, (o) => this.apis.rbac.replaceNamespacedRole({ namespace, name, body: replacement }, o));
+  }
+
+  async #ensureServiceAccount(ownerReferences: V1OwnerReference[]): Promise<void> {
+    const namespace = this.names.corednsNamespace;
+    const name = cleanupName(this.names);
+    const body = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace, labels: LABELS, ownerReferences }, automountServiceAccountToken: false };
+    await this.#createOrRead(
+      `ServiceAccount ${namespace}/${name}`,
+      (o) => this.apis.core.createNamespacedServiceAccount({ namespace, body }, o),
+      (o) => this.apis.core.readNamespacedServiceAccount({ namespace, name }, o),
+    );
+  }
+
+  async #renewToken(): Promise<void> {
+    const namespace = this.names.corednsNamespace;
+    const name = cleanupName(this.names);
+    const request = await kubeCall(`create token for ServiceAccount ${namespace}/${name}`, undefined, (o) =>
+      this.apis.core.createNamespacedServiceAccountToken({ namespace, name, body: { spec: { audiences: [], expirationSeconds: TOKEN_SECONDS } } }, o),
+    );
+    this.#token = request.status?.token;
+  }
+
+  async #createOrRead<T>(what: string, create: (o: ConfigurationOptions) => Promise<T>, read: (o: ConfigurationOptions) => Promise<T>): Promise<T> {
+    try {
+      return await kubeCall(`create ${what}`, undefined, create);
+    } catch (error) {
+      if (!(error instanceof KubeError && error.kind === 'Conflict')) throw error;
+      return kubeCall(`read ${what}`, undefined, read);
     }
   }
 }
 
-interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  blockOwnerDeletion: boolean;
-}
-
-function header(ref: Ref): KubernetesObject & { metadata: { name: string; namespace?: string } } {
-  return { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } };
-}
-
-function describe(ref: Ref): string {
-  return `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
-}
+const LABELS = { 'app.kubernetes.io/part-of': 'hairpin-proxy', 'app.kubernetes.io/managed-by': 'hairpin-proxy', 'hairpin-proxy.io/role': 'removal-cleanup' };

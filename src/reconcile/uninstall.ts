@@ -31,12 +31,13 @@ export interface InstallLocations {
 export async function removeEverything(apis: KubeApis, at: InstallLocations, log: Logger): Promise<void> {
   const context = { log, dryRun: at.dryRun };
   // RBAC follows the configuration: a place this install was never granted, it never wrote to.
+  // (During a removal the identity may be gone altogether: the other identity covers those places.)
   const unlessForbidden = async (place: string, step: () => Promise<void>) => {
     try {
       await step();
     } catch (error) {
-      if (!(error instanceof KubeError && error.kind === 'Forbidden')) throw error;
-      log.info({ place }, 'not granted to this install, so nothing of ours there: skipped');
+      if (!(error instanceof KubeError && (error.kind === 'Forbidden' || error.kind === 'Unauthorized'))) throw error;
+      log.info({ place, refused: error.kind }, 'not granted to this identity: skipped');
     }
   };
   const sink = new CorednsSink(new KubeConfigMapStore(apis.core, at.corednsNamespace, at.corednsConfigMap), at.corednsKey);
