@@ -30,7 +30,12 @@ export const WAITS = {
   corefileBlock: { timeoutMs: 120_000, intervalMs: 2_000 },
   /** From the controller's start: kubelet's ConfigMap refresh (60-90 s) + CoreDNS reload (≤ 30 s) + retries. */
   certificateReady: { timeoutMs: 5 * MINUTE, intervalMs: 5_000 },
+  /** After the uninstall: the garbage collector takes the cleanup identity's Role and ServiceAccount. */
+  cleanupGone: { timeoutMs: 60_000, intervalMs: 2_000 },
 } as const;
+
+/** `kubectl delete -k … --wait --timeout`: the namespace's deletion, after each pod's removal cleanup. */
+export const UNINSTALL_DELETE_MS = 5 * MINUTE;
 
 const waited = (wait: { timeoutMs: number; intervalMs: number }): number => waitBound(wait.timeoutMs, BOUNDS.kubectl, wait.intervalMs);
 
@@ -45,7 +50,7 @@ export const TIMEOUTS = {
     Math.max(INSTALL_MS.metalLb, INSTALL_MS.ingressNginx, INSTALL_MS.certManager) + // side by side
     OUTSIDE_MS + // its image pulls run beside the cluster's creation, counted here all the same
     ADD_DNS_RECORDS_MS +
-    3 * BOUNDS.kubectl + // deploy/base: namespace, Secret, kustomize
+    2 * BOUNDS.kubectl + // the Corefile before, deploy/base
     waited(WAITS.issuerAccepted) +
     BOUNDS.shortRollout + // kubectl wait clusterissuer/pebble
     FAILURE_REPORT_MS +
@@ -64,6 +69,13 @@ export const TIMEOUTS = {
     waited(WAITS.corefileBlock) +
     waited(WAITS.certificateReady) +
     BOUNDS.kubectl + // the Secret
+    FAILURE_REPORT_MS +
+    SLACK_MS,
+  uninstall:
+    UNINSTALL_DELETE_MS +
+    BOUNDS.kubectl + // kubectl's own start-up on top of its --timeout
+    BOUNDS.kubectl + // the Corefile
+    waited(WAITS.cleanupGone) +
     FAILURE_REPORT_MS +
     SLACK_MS,
   afterAll:

@@ -18,12 +18,12 @@
  * bounded waits it contains (budget.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { blockMentions, cleanupAll, makeTmpDir, markerBlock, REPO_ROOT, sleep, waitFor } from '../harness/index.js';
 import { installCertManager, installIngressNginx, installMetalLb } from './addons.js';
-import { TIMEOUTS, WAITS, WITHOUT_CONTROLLER_MS } from './budget.js';
+import { TIMEOUTS, UNINSTALL_DELETE_MS, WAITS, WITHOUT_CONTROLLER_MS } from './budget.js';
 import { BOUNDS, buildImage, dockerEngine, KindCluster, nodeImage } from './cluster.js';
 import { outsideLogs, PEBBLE_ACME_PORT, PEBBLE_HOST, pullOutsideImages, startCloudLoadBalancer, startPebble, startPublicDns } from './outside.js';
 
@@ -43,10 +43,13 @@ const skipped = optedOut
 if (!engine.ok && !requireDocker) console.warn(skipped);
 
 let cluster: KindCluster;
+/** The Corefile just before hairpin-proxy was installed, and the overlay it was installed from. */
+let corefileBefore: string;
+let overlay: string;
 
 /** The hook and tests that ran to their end; afterAll treats any other as failed (even one jest abandoned). */
 const finished = new Set<string>();
-const STEPS = ['beforeAll', 'without', 'with'] as const;
+const STEPS = ['beforeAll', 'without', 'with', 'uninstall'] as const;
 
 /**
  * A test body whose failure message ends with the cluster's and the outside containers' state.
@@ -115,16 +118,12 @@ async function challengeReasons(): Promise<string> {
 }
 
 /**
- * deploy/base as the README installs it (namespace, Secret, kustomize), through an overlay that
- * swaps in the image built here and starts the controller at 0 replicas: the HAProxy replicas run,
- * empty, and nothing touches the Corefile until the test scales the controller up.
+ * deploy/base as the README installs it, in one step, through an overlay that swaps in the image
+ * built here and starts the controller at 0 replicas: nothing touches the Corefile until the test
+ * scales the controller up (and the HAProxy pods wait for the Secret the controller creates).
+ * Returns the overlay, which the uninstall test deletes whole.
  */
-async function installHairpinProxy(tmpDir: string): Promise<void> {
-  await cluster.kubectl(['apply', '-f', join(REPO_ROOT, 'deploy/base/namespace.yaml')]);
-  // The password through stdin: never in an argument list, so never in a failure message.
-  await cluster.kubectl(['-n', 'hairpin-proxy', 'create', 'secret', 'generic', 'hairpin-proxy-dataplane', '--from-file=password=/dev/stdin'], {
-    input: randomBytes(24).toString('hex'),
-  });
+async function installHairpinProxy(tmpDir: string): Promise<string> {
   const overlay = join(tmpDir, 'overlay');
   mkdirSync(overlay);
   const [name, tag] = IMAGE.split(':');
@@ -137,6 +136,7 @@ async function installHairpinProxy(tmpDir: string): Promise<void> {
   };
   writeFileSync(join(overlay, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2));
   await cluster.kubectl(['apply', '-k', overlay]);
+  return overlay;
 }
 
 if (!engine.ok && requireDocker) {
@@ -163,7 +163,8 @@ if (!engine.ok && requireDocker) {
         // would (the IP kube-proxy short-circuits); pebble's name resolves to its container.
         await cluster.addDnsRecords({ [HOST]: ingress.ip, [PEBBLE_HOST]: pebble.ip });
 
-        await installHairpinProxy(tmpDir);
+        corefileBefore = await cluster.corefile();
+        overlay = await installHairpinProxy(tmpDir);
         const issuer = [pebbleIssuer(pebble.tlsCertificatePem), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: APP_NAMESPACE } }];
         await waitFor(() => cluster.apply(issuer).then(() => true), { ...WAITS.issuerAccepted, what: "cert-manager's webhook to accept the ClusterIssuer" });
         // Ready = an ACME account registered with pebble, through the cluster's DNS.
@@ -231,6 +232,19 @@ if (!engine.ok && requireDocker) {
         console.log(`kind e2e: certificate for ${HOST} Ready ${Math.round((Date.now() - started) / 1000)} s after the controller was scaled up`);
       }),
       TIMEOUTS.withController,
+    );
+
+    it(
+      'uninstalled with `kubectl delete` of the whole install: the Corefile is byte for byte as before, and the cleanup identity is gone',
+      explained('uninstall', async () => {
+        await cluster.kubectl(['delete', '-k', overlay, '--wait=true', `--timeout=${UNINSTALL_DELETE_MS / 1000}s`], { timeoutMs: UNINSTALL_DELETE_MS + BOUNDS.kubectl });
+        expect(await cluster.corefile()).toBe(corefileBefore);
+        await waitFor(
+          async () => ((await cluster.kubectl(['-n', 'kube-system', 'get', 'serviceaccount,role,rolebinding', '-l', 'hairpin-proxy.io/role=removal-cleanup', '-o', 'name'])).trim() === '' ? true : undefined),
+          { ...WAITS.cleanupGone, what: 'the cleanup identity to be garbage-collected' },
+        );
+      }),
+      TIMEOUTS.uninstall,
     );
   });
 }

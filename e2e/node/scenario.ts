@@ -2,7 +2,7 @@
  * The hairpin story on a real node: what the node test (story.node.test.ts) and the DNS-wait
  * benchmark (bench/node-dns.ts) share. setUpNodeScenario() builds the images, starts the outside
  * (load balancer, ACME, public DNS) and the node, runs CoreDNS, "ingress-nginx" behind a
- * LoadBalancer Service whose status carries the load balancer's IP (ipMode unset: VIP), the
+ * LoadBalancer Service whose status carries the load balancer's IP (no ipMode given, so the apiserver defaults it to VIP), the
  * application's Ingress and the client Pod, and places an ACME order for the test host.
  */
 import { writeFileSync } from 'node:fs';

@@ -15,7 +15,8 @@
  *     is this machine: its file is backed up and restored whatever happens), so a client on the
  *     node itself resolves it to the hairpin Service; deleting the DaemonSet restores the file.
  *  5. A rollout restart keeps the block; `kubectl delete` of the whole install (its ServiceAccount
- *     and RBAC in the same breath) leaves the Corefile byte for byte as it was, and nothing behind.
+ *     and RBAC in the same breath) leaves the Corefile byte for byte as it was, and nothing behind;
+ *     so does `helm uninstall` of the chart, installed in one step.
  *  6. KEP-1860: with ipMode Proxy, kube-proxy drops its rule and the Pod reaches nginx through the
  *     load balancer without any hairpin.
  */
@@ -24,6 +25,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blockMentions, canUseNetns, cleanupAll, dataplaneTools, makeTmpDir, markerBlock, registerCleanup, REPO_ROOT, waitFor, withLogs } from '../harness/index.js';
+import { runOk } from '../story/run.js';
 import { describeHttp, httpGet } from '../story/http-get.js';
 import { challengeUrl, runSelfCheck } from '../story/self-check.js';
 import { nodeSkipReason } from './cluster.js';
@@ -170,8 +172,21 @@ const leaseHolder = async () =>
         )
       ).stdout.trim();
     await waitFor(async () => ((await leftovers()) === '' ? true : undefined), { timeoutMs: 60_000, intervalMs: 1_000, what: 'nothing of the install to be left' });
-    await kubectl(['delete', '-n', APP_NAMESPACE, 'ingress', '--all']);
   }), 300_000);
+
+  (dataplane.ok ? it : it.skip)(`the Helm chart: \`helm install\` in one step routes the host, \`helm uninstall\` leaves the Corefile byte for byte as before${dataplane.ok ? '' : ` (skipped: the chart has no static-HAProxy mode, and ${dataplane.reason})`}`, withLogs(async () => {
+    const [controllerRepo = '', controllerTag = ''] = scenario.images.controller.split(/:(?=[^:]+$)/);
+    const [haproxyRepo = '', haproxyTag = ''] = scenario.images.haproxy.split(/:(?=[^:]+$)/);
+    const kubeconfig = scenario.plane.adminKubeconfigPath;
+    const sets = [`controller.image.repository=${controllerRepo}`, `controller.image.tag=${controllerTag}`, `haproxy.image.repository=${haproxyRepo}`, `haproxy.image.tag=${haproxyTag}`];
+    await runOk('helm', ['install', 'hairpin-proxy', join(REPO_ROOT, 'deploy', 'helm', 'hairpin-proxy'), '-n', HAIRPIN_NAMESPACE, '--create-namespace', '--kubeconfig', kubeconfig, '--wait', '--timeout', '5m', ...sets.flatMap((v) => ['--set-string', v])], { timeoutMs: 330_000 });
+    await waitFor(async () => blockMentions(markerBlock(await scenario.readCorefile()), TEST_HOST), { timeoutMs: 120_000, what: 'the chart\'s controller to route the test host' });
+    await runOk('helm', ['uninstall', 'hairpin-proxy', '-n', HAIRPIN_NAMESPACE, '--kubeconfig', kubeconfig, '--wait', '--timeout', '3m'], { timeoutMs: 200_000 });
+    await waitFor(async () => ((await scenario.readCorefile()) === scenario.corefileBefore ? true : undefined), { timeoutMs: 60_000, intervalMs: 500, what: 'the Corefile to be as before the install' });
+    const cleanup = await scenario.plane.kubectl(['-n', 'kube-system', 'get', 'serviceaccount,role,rolebinding', '-l', 'hairpin-proxy.io/role=removal-cleanup', '-o', 'name']);
+    expect(cleanup.stdout.trim()).toBe('');
+    await kubectl(['delete', '-n', APP_NAMESPACE, 'ingress', '--all']);
+  }), 600_000);
 
   it('KEP-1860: with ipMode Proxy kube-proxy drops the short-circuit and the Pod reaches nginx through the load balancer', withLogs(async () => {
     // Skip DNS (it may still answer from before the uninstall): connect to the load balancer's IP.
