@@ -29,6 +29,8 @@ export interface ControllerOptions {
    * no process here owns, and discovery would send the controller's requests to it.
    */
   readonly dataplaneUrls?: readonly string[];
+  /** The Data Plane API password it is given (default the harness's); null: none, it reads its Secret. */
+  readonly dataplanePassword?: string | null;
 }
 
 /** One pino JSON line. */
@@ -84,7 +86,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     logDir: tmpDir,
     cwd: REPO_ROOT,
     // The harness's Data Plane APIs all share one test password (dataplane.ts).
-    env: { HAIRPIN_DATAPLANE_PASSWORD: DATAPLANE_PASSWORD },
+    env: options.dataplanePassword === null ? {} : { HAIRPIN_DATAPLANE_PASSWORD: options.dataplanePassword ?? DATAPLANE_PASSWORD },
   });
   const base = `http://127.0.0.1:${port}`;
 

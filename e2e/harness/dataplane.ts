@@ -30,6 +30,10 @@ export interface DataplaneOptions {
    * address to use from here instead. `url` and client() use the returned one.
    */
   readonly reachVia?: (listening: { host: string; port: number }) => Promise<{ host: string; port: number }>;
+  /** The API's password (default DATAPLANE_PASSWORD), as a pod reads it from its Secret. */
+  readonly password?: string;
+  /** The port the API listens on (default: a free one), for a URL known before it starts. */
+  readonly port?: number;
 }
 
 export interface LocalDataplane {
@@ -109,7 +113,8 @@ export async function startDataplane(options: DataplaneOptions): Promise<LocalDa
     yaml: join(dir, 'dataplaneapi.yaml'),
   };
   const host = options.host ?? '127.0.0.1';
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
+  const password = options.password ?? DATAPLANE_PASSWORD;
   writeFileSync(paths.config, haproxyBaseConfig({ runtimeSocket: paths.runtime }));
   writeFileSync(paths.reload, reloadScript({ masterSocket: paths.master }));
   chmodSync(paths.reload, 0o755);
@@ -119,7 +124,7 @@ export async function startDataplane(options: DataplaneOptions): Promise<LocalDa
       host,
       port,
       username: DATAPLANE_USER,
-      password: DATAPLANE_PASSWORD,
+      password,
       configFile: paths.config,
       haproxyBin: tools.haproxy,
       reloadScriptPath: paths.reload,
@@ -133,7 +138,7 @@ export async function startDataplane(options: DataplaneOptions): Promise<LocalDa
   const reached = options.reachVia ? await options.reachVia({ host, port }) : { host, port };
   const url = `http://${reached.host}:${reached.port}/v3`;
   const client = (overrides: Partial<DataPlaneClientOptions> = {}) =>
-    new HarnessDataPlaneClient({ baseURL: url, username: DATAPLANE_USER, password: DATAPLANE_PASSWORD, timeoutMs: 5_000, baseDelayMs: 50, reloadPollMs: 100, ...overrides });
+    new HarnessDataPlaneClient({ baseURL: url, username: DATAPLANE_USER, password, timeoutMs: 5_000, baseDelayMs: 50, reloadPollMs: 100, ...overrides });
   const probe = client({ maxAttempts: 1, timeoutMs: 1_000 });
   await waitFor(() => probe.info().then(() => true, () => false), { timeoutMs: 30_000, what: 'the Data Plane API to answer' });
   const showProc = () => masterCommand(paths.master, 'show proc');

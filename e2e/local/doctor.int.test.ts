@@ -330,9 +330,15 @@ describe('hairpin-proxy doctor on a broken cluster', () => {
     "a verb the controller's ServiceAccount lacks: error listing it, apply deploy/base/rbac.yaml",
     withLogs(async () => {
       const role = await plane.getJson<{ rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> }>(['clusterrole', 'hairpin-proxy']);
-      await patch('clusterrole', undefined, 'hairpin-proxy', { rules: role.rules.filter((rule) => !rule.resources.includes('endpointslices')) });
+      await patch('clusterrole', undefined, 'hairpin-proxy', { rules: role.rules.filter((rule) => !rule.resources.includes('ingressclasses')) });
       try {
-        await findsExactly([{ check: 'rbac', severity: 'error', message: /is not allowed to: list discovery\.k8s\.io\/endpointslices \(all namespaces\); watch discovery\.k8s\.io\/endpointslices \(all namespaces\)$/ }]);
+        await findsExactly([
+          {
+            check: 'rbac',
+            severity: 'error',
+            message: /is not allowed to: list networking\.k8s\.io\/ingresses \(all namespaces\); watch networking\.k8s\.io\/ingresses \(all namespaces\); list networking\.k8s\.io\/ingressclasses \(all namespaces\); watch networking\.k8s\.io\/ingressclasses \(all namespaces\)$/,
+          },
+        ]);
       } finally {
         await patch('clusterrole', undefined, 'hairpin-proxy', { rules: role.rules });
       }
