@@ -161,6 +161,10 @@ function cleanupGrants(config: Config): CleanupGrants {
       ...(config.corednsMode === 'custom' || config.corednsMode === 'auto' ? [{ name: config.corednsCustomConfigMap, verbs: [...edit, 'delete'] }] : []),
       ...(config.nodeLocalDns === 'auto' ? [{ name: NODE_LOCAL_DNS_CONFIGMAP, verbs: edit }] : []),
     ],
+    ownNamespace: [
+      ...(config.corednsMode === 'external-dns' ? [{ apiGroups: ['externaldns.k8s.io'], resources: ['dnsendpoints'], verbs: ['list', 'delete'] }] : []),
+      ...(config.targets.length > 0 ? [{ apiGroups: [''], resources: ['services'], verbs: ['get', 'list', 'delete'] }] : []),
+    ],
   };
 }
 

@@ -131,6 +131,7 @@ export function requiredPermissions(config: Config, cluster: { readonly mode: 'c
     ...inNs(dns, 'roles', ['create'], undefined, 'rbac.authorization.k8s.io'),
     ...inNs(dns, 'rolebindings', ['create'], undefined, 'rbac.authorization.k8s.io'),
     ...inNs(dns, 'rolebindings', ['delete'], `${config.installName}-cleanup`, 'rbac.authorization.k8s.io'),
+    ...(cluster.mode === 'external-dns' || config.targets.length > 0 ? inNs(own, 'rolebindings', ['delete'], `${config.installName}-cleanup`, 'rbac.authorization.k8s.io') : []),
     ...(config.targets.length > 0
       ? [...inNs(own, 'services', ['get', 'list', 'create', 'patch', 'delete']), ...all('gateway.networking.k8s.io', ['gateways', 'httproutes', 'grpcroutes', 'tlsroutes'], ['list', 'watch'])]
       : []),

@@ -11,7 +11,9 @@ import { kubeCall } from './request.js';
  * manifest names and no namespace deletion reaches, for exactly the cleanup:
  *
  * - in the CoreDNS namespace, the ServiceAccount, Role and RoleBinding `<install>-cleanup`; the Role
- *   may patch the DNS ConfigMaps this install writes, by name, and delete that RoleBinding;
+ *   may patch the DNS ConfigMaps this install writes, by name, and delete that RoleBinding (and,
+ *   where the mode keeps DNSEndpoints or hairpin Services, a Role and RoleBinding of that name in
+ *   the controller's namespace, for those);
  * - a token of that ServiceAccount, requested at start and renewed while the controller runs.
  *
  * On SIGTERM the controller asks whether its install is being removed: its Deployment deleted or
@@ -28,9 +30,15 @@ export interface InstallNames {
   readonly corednsNamespace: string;
 }
 
-/** The DNS ConfigMaps the cleanup may patch (the rest of its grants is the RoleBinding's own delete). */
+/**
+ * What the cleanup may do: patch the DNS ConfigMaps this install writes, and, in the controller's
+ * own namespace, remove what this mode keeps there (DNSEndpoints, hairpin Services; a `helm
+ * uninstall` leaves that namespace, so nothing else would). Each place also lets it delete its
+ * own RoleBinding there.
+ */
 export interface CleanupGrants {
   readonly configMaps: ReadonlyArray<{ readonly name: string; readonly verbs: readonly string[] }>;
+  readonly ownNamespace: readonly V1PolicyRule[];
 }
 
 /** A token lives this long; the controller renews it at a fraction of that. */
@@ -39,12 +47,11 @@ const RENEW_MS = 3600_000;
 
 export const cleanupName = (names: InstallNames) => `${names.name}-cleanup`;
 
-/** Pure: the cleanup Role's rules. */
-export function cleanupRules(names: InstallNames, grants: CleanupGrants): V1PolicyRule[] {
-  return [
-    ...grants.configMaps.map((c) => ({ apiGroups: [''], resources: ['configmaps'], resourceNames: [c.name], verbs: [...c.verbs] })),
-    { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings'], resourceNames: [cleanupName(names)], verbs: ['delete'] },
-  ];
+/** Pure: the cleanup Roles, by namespace (the controller's own only where its mode keeps something there). */
+export function cleanupRoles(names: InstallNames, grants: CleanupGrants): Array<{ namespace: string; rules: V1PolicyRule[] }> {
+  const deleteOwnBinding: V1PolicyRule = { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings'], resourceNames: [cleanupName(names)], verbs: ['delete'] };
+  const dns = { namespace: names.corednsNamespace, rules: [...grants.configMaps.map((c) => ({ apiGroups: [''], resources: ['configmaps'], resourceNames: [c.name], verbs: [...c.verbs] })), deleteOwnBinding] };
+  return grants.ownNamespace.length === 0 || names.namespace === names.corednsNamespace ? [dns] : [dns, { namespace: names.namespace, rules: [...grants.ownNamespace, deleteOwnBinding] }];
 }
 
 export class RemovalGuard {
@@ -74,13 +81,18 @@ export class RemovalGuard {
       }
       throw error;
     }
-    // The Role before its binding (a binding to a Role that does not exist yet is refused as an
-    // escalation), then owned by the binding.
-    await this.#ensureRole([]);
-    const binding = await this.#ensureBinding();
-    const owner = [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', name: binding.name, uid: binding.uid, blockOwnerDeletion: false }];
-    await this.#ensureRole(owner);
-    await this.#ensureServiceAccount(owner);
+    // In each place, the Role before its binding (a binding to a Role that does not exist yet is
+    // refused as an escalation), then owned by the binding. The ServiceAccount belongs to the
+    // CoreDNS namespace's binding, the first place.
+    let serviceAccountOwner: V1OwnerReference[] = [];
+    for (const { namespace: where, rules } of cleanupRoles(this.names, this.grants)) {
+      await this.#ensureRole(where, rules, []);
+      const binding = await this.#ensureBinding(where);
+      const owner = [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', name: binding.name, uid: binding.uid, blockOwnerDeletion: false }];
+      await this.#ensureRole(where, rules, owner);
+      if (serviceAccountOwner.length === 0) serviceAccountOwner = owner;
+    }
+    await this.#ensureServiceAccount(serviceAccountOwner);
     await this.#renewToken();
     this.#renewal = setInterval(() => void this.#renewToken().catch((error: unknown) => this.log.warn({ err: error }, 'cannot renew the cleanup token')), RENEW_MS);
     this.#renewal.unref();
@@ -121,28 +133,31 @@ export class RemovalGuard {
     return config;
   }
 
-  /** After the cleanup: deletes the RoleBinding (its Role and ServiceAccount follow by garbage collection). */
+  /**
+   * After the cleanup: deletes the RoleBindings, the CoreDNS namespace's last (its Roles and the
+   * ServiceAccount follow by garbage collection). One already gone (with its namespace) is fine.
+   */
   async release(cleanupRbac: RbacAuthorizationV1Api): Promise<void> {
-    const { corednsNamespace } = this.names;
     const nameOf = cleanupName(this.names);
     this.disarm();
-    try {
-      await kubeCall(`delete RoleBinding ${corednsNamespace}/${nameOf}`, undefined, (o) => cleanupRbac.deleteNamespacedRoleBinding({ namespace: corednsNamespace, name: nameOf }, o));
-    } catch (error) {
-      if (!(error instanceof KubeError && error.kind === 'NotFound')) throw error;
+    for (const { namespace } of cleanupRoles(this.names, this.grants).reverse()) {
+      try {
+        await kubeCall(`delete RoleBinding ${namespace}/${nameOf}`, undefined, (o) => cleanupRbac.deleteNamespacedRoleBinding({ namespace, name: nameOf }, o));
+      } catch (error) {
+        if (!(error instanceof KubeError && (error.kind === 'NotFound' || error.kind === 'Forbidden'))) throw error;
+      }
     }
-    this.log.info({ identity: `${corednsNamespace}/${nameOf}` }, 'removal cleanup done: the cleanup identity goes too');
+    this.log.info({ identity: `${this.names.corednsNamespace}/${nameOf}` }, 'removal cleanup done: the cleanup identity goes too');
   }
 
-  async #ensureBinding(): Promise<{ name: string; uid: string }> {
-    const namespace = this.names.corednsNamespace;
+  async #ensureBinding(namespace: string): Promise<{ name: string; uid: string }> {
     const name = cleanupName(this.names);
     const body = {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
       metadata: { name, namespace, labels: LABELS },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-      subjects: [{ kind: 'ServiceAccount', name, namespace }],
+      subjects: [{ kind: 'ServiceAccount', name, namespace: this.names.corednsNamespace }],
     };
     const live = await this.#createOrRead(
       `RoleBinding ${namespace}/${name}`,
@@ -152,10 +167,9 @@ export class RemovalGuard {
     return { name, uid: live.metadata?.uid ?? '' };
   }
 
-  async #ensureRole(ownerReferences: V1OwnerReference[]): Promise<void> {
-    const namespace = this.names.corednsNamespace;
+  async #ensureRole(namespace: string, rules: V1PolicyRule[], ownerReferences: V1OwnerReference[]): Promise<void> {
     const name = cleanupName(this.names);
-    const body = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace, labels: LABELS, ownerReferences }, rules: cleanupRules(this.names, this.grants) };
+    const body = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace, labels: LABELS, ownerReferences }, rules };
     const created = await this.#createOrRead(
       `Role ${namespace}/${name}`,
       (o) => this.apis.rbac.createNamespacedRole({ namespace, body }, o),
