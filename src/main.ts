@@ -89,13 +89,9 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
   const guard = new RemovalGuard(apis, kubeConfig, { name: config.installName, namespace: config.targetNamespace, corednsNamespace: config.corednsNamespace }, cleanupGrants(config), log);
   const removal = new Removal({
     removing: () => guard.removing(),
-    cleanUp: async () => {
-      // The cleanup identity reaches the DNS ConfigMaps whatever was deleted; our own, where it
-      // still works, the rest (DNSEndpoints, hairpin Services: gone with the namespace otherwise).
-      await removeEverything(makeApis(guard.cleanupKubeConfig()), config, log);
-      await removeEverything(apis, config, log);
-    },
-    release: () => guard.release(makeApis(guard.cleanupKubeConfig()).rbac),
+    // The cleanup identity reaches every place this mode writes, whatever was deleted before it.
+    cleanUp: () => removeEverything(makeApis(guard.cleanupKubeConfig()), config, log),
+    release: () => guard.release(),
     log,
   });
   const runner = new Runner({

@@ -46,19 +46,20 @@ export class DataplanePassword {
     log: Logger,
     options: { signal?: AbortSignal; now?: () => number; readOnly?: boolean } = {},
   ): Promise<DataplanePassword> {
+    const now = options.now ?? Date.now;
     const found = await readPassword(core, namespace, name, options.signal);
-    if (found !== undefined || options.readOnly) return new DataplanePassword(core, namespace, name, log, found ?? '', options.now ?? Date.now);
+    if (found !== undefined || options.readOnly) return new DataplanePassword(core, namespace, name, log, found ?? '', now);
     const generated = randomBytes(24).toString('hex');
     try {
       await kubeCall(`create Secret ${namespace}/${name}`, options.signal, (o) => core.createNamespacedSecret({ namespace, body: secretFor(name, generated) }, o));
       log.info({ secret: `${namespace}/${name}` }, 'created the Data Plane API Secret with a random password');
-      return new DataplanePassword(core, namespace, name, log, generated, options.now ?? Date.now);
+      return new DataplanePassword(core, namespace, name, log, generated, now);
     } catch (error) {
       // Another replica created it first: use theirs.
       if (!(error instanceof KubeError && error.kind === 'Conflict')) throw error;
       const theirs = await readPassword(core, namespace, name, options.signal);
-      if (theirs === undefined) throw new KubeError('Invalid', `read Secret ${namespace}/${name}`, undefined, `it has no key "${PASSWORD_KEY}"`);
-      return new DataplanePassword(core, namespace, name, log, theirs, options.now ?? Date.now);
+      if (theirs === undefined) throw new KubeError('Conflict', `read Secret ${namespace}/${name}`, undefined, 'it was deleted right after another replica created it');
+      return new DataplanePassword(core, namespace, name, log, theirs, now);
     }
   }
 

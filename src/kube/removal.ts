@@ -1,4 +1,4 @@
-import { KubeConfig, type AppsV1Api, type ConfigurationOptions, type V1OwnerReference, type CoreV1Api, type RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
+import { KubeConfig, RbacAuthorizationV1Api, type AppsV1Api, type ConfigurationOptions, type CoreV1Api, type V1OwnerReference, type V1PolicyRule } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
 import { KubeError } from './errors.js';
 import { kubeCall } from './request.js';
@@ -137,8 +137,9 @@ export class RemovalGuard {
    * After the cleanup: deletes the RoleBindings, the CoreDNS namespace's last (its Roles and the
    * ServiceAccount follow by garbage collection). One already gone (with its namespace) is fine.
    */
-  async release(cleanupRbac: RbacAuthorizationV1Api): Promise<void> {
+  async release(): Promise<void> {
     const nameOf = cleanupName(this.names);
+    const cleanupRbac = this.cleanupKubeConfig().makeApiClient(RbacAuthorizationV1Api);
     this.disarm();
     for (const { namespace } of cleanupRoles(this.names, this.grants).reverse()) {
       try {
