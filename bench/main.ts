@@ -1,8 +1,23 @@
 /** `npm run bench -- NAME [--json]`: runs one benchmark; with --json its last line is one JSON object. */
+import { benchBurst } from './burst.js';
+import { benchCharts } from './charts.js';
+import { benchDns } from './dns.js';
 import { benchHaproxy } from './haproxy.js';
+import { benchLatency } from './latency.js';
 import { benchNodeDns } from './node-dns.js';
+import { benchScale } from './scale.js';
 
-const BENCHES: Record<string, (say: (line: string) => void) => Promise<object>> = { haproxy: benchHaproxy, 'node-dns': benchNodeDns };
+type Bench = (say: (line: string) => void) => Promise<object>;
+
+const BENCHES: Record<string, Bench> = {
+  latency: benchLatency,
+  burst: benchBurst,
+  scale: benchScale,
+  dns: benchDns,
+  haproxy: benchHaproxy,
+  'node-dns': benchNodeDns,
+  charts: benchCharts,
+};
 
 const [name = '', ...flags] = process.argv.slice(2);
 const bench = BENCHES[name];
