@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       corednsCustomConfigMap: 'coredns-custom',
       nodeLocalDns: 'auto',
       resyncMs: 300_000,
+      writeIntervalMs: 1000,
       listenAddress: { host: '0.0.0.0', port: 8080 },
       logLevel: 'info',
       once: false,
@@ -78,6 +79,15 @@ describe('loadConfig', () => {
     expect(config.dryRun).toBe(true);
   });
 
+  it.each([
+    ['0s', 0],
+    ['250ms', 250],
+    ['1s', 1000],
+    ['1m', 60_000],
+  ])('takes --write-interval %s (0s: every change is written at once)', (value, ms) => {
+    expect(loadConfig(['--write-interval', value], {}).writeIntervalMs).toBe(ms);
+  });
+
   it('reads a comma-separated class list from the environment', () => {
     expect(loadConfig([], { HAIRPIN_INGRESS_CLASS: 'nginx, public' }).ingressClasses).toEqual(['nginx', 'public']);
   });
@@ -95,6 +105,9 @@ describe('loadConfig', () => {
     [['--coredns-key', 'a/b'], 'coredns-key'],
     [['--resync', '5 minutes'], 'resync'],
     [['--resync', '10ms'], 'resync'],
+    [['--write-interval', '1h'], 'write-interval'],
+    [['--write-interval', '2m'], 'write-interval'],
+    [['--write-interval', 'fast'], 'write-interval'],
     [['--listen-address', 'localhost'], 'listen-address'],
     [['--listen-address', ':99999'], 'listen-address'],
     [['--log-level', 'loud'], 'log-level'],

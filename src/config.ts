@@ -30,6 +30,8 @@ export interface Config {
   /** auto: forward the hosts from node-local-dns to CoreDNS where the node-local-dns ConfigMap exists. */
   readonly nodeLocalDns: 'auto' | 'off';
   readonly resyncMs: number;
+  /** --write-interval: the least time between two DNS writes; 0 writes every change. */
+  readonly writeIntervalMs: number;
   readonly listenAddress: { readonly host: string; readonly port: number } | undefined;
   readonly logLevel: string;
   readonly once: boolean;
@@ -98,6 +100,7 @@ export const FLAGS: readonly Flag[] = [
   { name: 'coredns-mode', kind: 'string', default: 'auto', help: 'corefile (edit the Corefile), custom (the coredns-custom ConfigMap of k3s and AKS), auto (custom where the Corefile imports *.override files, else corefile) or external-dns (a DNSEndpoint per host, for managed clusters that forbid CoreDNS edits; never chosen by auto)' },
   { name: 'coredns-custom-configmap', kind: 'string', default: 'coredns-custom', help: 'name of the ConfigMap whose *.override keys the Corefile imports (custom mode)' },
   { name: 'node-local-dns', kind: 'string', default: 'auto', help: 'auto: where the node-local-dns ConfigMap exists, add a server block that sends the hosts to the cluster DNS (else node-local-dns sends them upstream, past the rewrite); off' },
+  { name: 'write-interval', kind: 'string', default: '1s', help: 'least time between two writes of the DNS configuration: the first change after a quiet spell is written at once, the changes within the next interval are combined into one write (0s: no pacing; at most 1m)' },
   { name: 'resync', kind: 'string', default: '5m', help: 'period of the full resync that repairs drift (e.g. 30s, 5m, 1h)' },
   { name: 'listen-address', kind: 'string', default: ':8080', help: 'address of /healthz, /readyz and /metrics; "off" disables' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
@@ -176,6 +179,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     corednsCustomConfigMap: matching('coredns-custom-configmap', DNS_SUBDOMAIN, 'a ConfigMap name'),
     nodeLocalDns: oneOf('node-local-dns', text('node-local-dns'), ['auto', 'off'] as const),
     resyncMs: parseDuration('resync', text('resync')),
+    writeIntervalMs: parseWriteInterval(text('write-interval')),
     listenAddress: parseListenAddress(text('listen-address')),
     logLevel,
     once: raw.get('once') === true,
@@ -330,6 +334,15 @@ export function parseDuration(flag: string, value: string): number {
   if (!match || unit === undefined) throw new ConfigError(flag, `${JSON.stringify(value)} is not a duration like 30s, 5m or 1h`);
   const ms = Number(match[1]) * unit;
   if (ms < 1000) throw new ConfigError(flag, `${value} is shorter than 1s`);
+  return ms;
+}
+
+function parseWriteInterval(value: string): number {
+  const match = /^(\d+)(ms|s|m)$/.exec(value);
+  const unit = match?.[2] === undefined ? undefined : UNIT_MS[match[2]];
+  if (!match || unit === undefined) throw new ConfigError('write-interval', `${JSON.stringify(value)} is not a duration like 500ms, 1s or 0s`);
+  const ms = Number(match[1]) * unit;
+  if (ms > 60_000) throw new ConfigError('write-interval', `${value} is longer than 1m: DNS would lag changes by that much`);
   return ms;
 }
 

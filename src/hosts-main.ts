@@ -46,7 +46,7 @@ export async function runHostsFile(config: Config, hostsPath: string, log: Logge
     const result = await writeHostsFile(hostsPath, (current) => renderHostsFile(current, hosts.entries));
     log[result.changed ? 'info' : 'debug']({ hostsPath, hosts: hosts.entries.length, ...result }, result.changed ? 'hosts file updated' : 'hosts file unchanged');
   };
-  const runner = new Runner({ keys: () => [HOSTS_KEY], sync, classify: retryClassOf, backoff: SYNC_RETRY, resyncMs: config.resyncMs, log });
+  const runner = new Runner({ keys: () => [HOSTS_KEY], sync: async () => void (await sync()), classify: retryClassOf, backoff: SYNC_RETRY, resyncMs: config.resyncMs, log });
   watches.onChange(() => runner.enqueue([HOSTS_KEY]));
   log.info({ hostsPath }, 'starting hairpin-proxy hosts-file');
   try {

@@ -26,7 +26,7 @@ import { createMetrics } from './metrics.js';
 import { routePolicyOf } from './plan/routes.js';
 import { upstreamRefs } from './plan/upstreams.js';
 import { backoffDelay } from './queue/index.js';
-import { COREDNS_KEY, Controller, type HaproxyDeps } from './reconcile/controller.js';
+import { COREDNS_KEY, Controller, dnsWritePacing, type HaproxyDeps } from './reconcile/controller.js';
 import { INFORMER_RESTART, retryClassOf, SYNC_RETRY } from './reconcile/retry.js';
 import { Removal } from './reconcile/removal.js';
 import { Runner } from './reconcile/runner.js';
@@ -94,9 +94,10 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     release: () => guard.release(),
     log,
   });
+  const pacing = dnsWritePacing(config.writeIntervalMs);
   const runner = new Runner({
     keys: () => controller.keys(),
-    sync: (key, signal) => controller.sync(key, signal),
+    sync: async (key, signal) => pacing(await controller.sync(key, signal)),
     ...(elector ? { leadership: elector } : {}),
     classify: retryClassOf,
     backoff: SYNC_RETRY,

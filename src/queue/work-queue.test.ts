@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import { FakeClock } from '../testing/fake-clock.js';
-import { WorkQueue, type SyncResult, type WorkQueueOptions } from './work-queue.js';
+import { WorkQueue, type SyncPacing, type SyncResult, type WorkQueueOptions } from './work-queue.js';
 
 interface Deferred {
   promise: Promise<void>;
@@ -20,7 +20,7 @@ function deferred(): Deferred {
 
 /** A queue on a fake clock that records every sync start (key@time) and result. */
 function setup(
-  work: (key: string, clock: FakeClock) => Promise<void>,
+  work: (key: string, clock: FakeClock) => Promise<SyncPacing | undefined> | Promise<void>,
   options: Partial<WorkQueueOptions<string>> = {},
 ) {
   const clock = new FakeClock();
@@ -31,9 +31,9 @@ function setup(
     random: () => 0.5, // jitter factor exactly 1, so backoff delays are exact
     onResult: (result) => results.push(result),
     ...options,
-    sync: (key) => {
+    sync: async (key) => {
       starts.push(`${key}@${clock.now()}`);
-      return work(key, clock);
+      return (await work(key, clock)) as SyncPacing | undefined;
     },
   });
   return { clock, queue, starts, results };
@@ -250,6 +250,83 @@ describe('WorkQueue', () => {
       queue.add('a');
       await clock.advance(1000);
       expect(starts).toEqual(['a@0', 'a@110']);
+    });
+  });
+
+  describe('pacing (a sync that asks for a hold)', () => {
+    const held = (holdMs: number) => async (): Promise<SyncPacing> => ({ holdMs });
+
+    it('runs the first add at once, and every add during the hold as one sync when it ends', async () => {
+      const { clock, queue, starts } = setup(held(1000));
+      queue.start();
+      queue.add('dns');
+      await clock.advance(0);
+      for (const at of [100, 200, 900]) {
+        await clock.advance(at - clock.now());
+        queue.add('dns');
+      }
+      await clock.advance(1000 - clock.now());
+      expect(starts).toEqual(['dns@0', 'dns@1000']);
+    });
+
+    it('runs nothing when the hold ends without an add, and the next add after it at once', async () => {
+      const { clock, queue, starts } = setup(held(1000));
+      queue.start();
+      queue.add('dns');
+      await clock.advance(1500);
+      queue.add('dns');
+      await clock.advance(0);
+      expect(starts).toEqual(['dns@0', 'dns@1500']);
+    });
+
+    it('holds only the key whose sync asked: other keys run at once', async () => {
+      const { clock, queue, starts } = setup(async (key) => (key === 'dns' ? { holdMs: 1000 } : undefined));
+      queue.start();
+      queue.add('dns');
+      await clock.advance(0);
+      queue.add('dns');
+      queue.add('haproxy');
+      await clock.advance(10);
+      expect(starts).toEqual(['dns@0', 'haproxy@0']);
+    });
+
+    it('serves an add made during the sync with the sync after the hold', async () => {
+      const gate = deferred();
+      const { clock, queue, starts } = setup(async () => {
+        if (starts.length === 1) await gate.promise;
+        return { holdMs: 1000 };
+      });
+      queue.start();
+      queue.add('dns');
+      await clock.advance(0);
+      queue.add('dns');
+      await clock.advance(50);
+      gate.resolve();
+      await clock.advance(0);
+      await clock.advance(999);
+      expect(starts).toEqual(['dns@0']);
+      await clock.advance(1);
+      expect(starts).toEqual(['dns@0', 'dns@1050']);
+    });
+
+    it('is not idle while a held key has an add to serve, and shutdown drops the hold', async () => {
+      const { clock, queue, starts } = setup(held(1000));
+      queue.start();
+      queue.add('dns');
+      await clock.advance(0);
+      let idle = false;
+      void queue.whenIdle().then(() => (idle = true));
+      await clock.advance(0);
+      expect(idle).toBe(true);
+      queue.add('dns');
+      let idleAgain = false;
+      void queue.whenIdle().then(() => (idleAgain = true));
+      await clock.advance(500);
+      expect(idleAgain).toBe(false);
+      await queue.shutdown();
+      await clock.advance(1000);
+      expect(idleAgain).toBe(true);
+      expect(starts).toEqual(['dns@0']);
     });
   });
 

@@ -24,9 +24,21 @@ export interface SyncResult<K extends string> {
  */
 export type RetryClass = 'transient' | 'permanent';
 
+/**
+ * What a successful sync may ask of the queue: hold the key for holdMs before its next sync.
+ * Adds meanwhile are kept and served by one sync when the hold ends, so a stream of changes
+ * costs at most one sync per hold (paced writes), while the first change after quiet runs at once.
+ */
+export interface SyncPacing {
+  readonly holdMs: number;
+}
+
+/** The work for a key: resolving means done (optionally asking for a hold), rejecting means retry. */
+export type SyncFunction<K extends string> = ((key: K) => Promise<void>) | ((key: K) => Promise<SyncPacing | undefined>);
+
 export interface WorkQueueOptions<K extends string> {
   /** The work. A rejection means "retry this key with backoff"; resolve to give up on a key. */
-  sync: (key: K) => Promise<void>;
+  sync: SyncFunction<K>;
   /**
    * Syncs of different keys running at once. Default 2. 'per-key': no limit across keys, so no key
    * waits for another's sync (each key still runs one sync at a time).
@@ -80,7 +92,7 @@ function ignoreCleared(error: unknown): void {
  * failure is the opposite: only new input can fix it, so add() runs it at once.
  */
 export class WorkQueue<K extends string> {
-  readonly #sync: (key: K) => Promise<void>;
+  readonly #sync: SyncFunction<K>;
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #onResult: ((result: SyncResult<K>) => void) | undefined;
@@ -92,13 +104,15 @@ export class WorkQueue<K extends string> {
   readonly #resync: { intervalMs: number; keys: () => Iterable<K> } | undefined;
   readonly #pq: PQueue;
 
-  // A key is in at most one of #queued, #running and #retrying: that is what guarantees no two
+  // A key is in at most one of #queued, #running, #retrying and #holding: that is what guarantees no two
   // syncs of a key overlap and that a waiting key is queued once.
   /** Has a p-queue task whose sync has not started yet. */
   readonly #queued = new Set<K>();
   readonly #running = new Set<K>();
   /** Key to its backoff timer, and whether an add() may cut the wait short. */
   readonly #retrying = new Map<K, { timer: unknown; wakeOnAdd: boolean }>();
+  /** Key to its pacing timer, and whether it was added during the hold (it runs when the hold ends). */
+  readonly #holding = new Map<K, { timer: unknown; added: boolean }>();
   /** Running keys added again mid-sync: they run once more after it (client-go's dirty set). */
   readonly #rerun = new Set<K>();
   /** Consecutive failures per key; absent means none. */
@@ -150,6 +164,11 @@ export class WorkQueue<K extends string> {
    */
   add(key: K): void {
     if (this.#stopped || this.#queued.has(key)) return;
+    const hold = this.#holding.get(key);
+    if (hold) {
+      hold.added = true;
+      return;
+    }
     const retry = this.#retrying.get(key);
     if (retry && !retry.wakeOnAdd) return;
     if (retry) {
@@ -177,8 +196,9 @@ export class WorkQueue<K extends string> {
     if (!this.#stopped) {
       this.#stopped = true;
       this.#clock.clearTimeout(this.#resyncTimer);
-      for (const { timer } of this.#retrying.values()) this.#clock.clearTimeout(timer);
+      for (const { timer } of [...this.#retrying.values(), ...this.#holding.values()]) this.#clock.clearTimeout(timer);
       this.#retrying.clear();
+      this.#holding.clear();
       this.#queued.clear();
       this.#onDepthChange?.(0);
       this.#rerun.clear();
@@ -229,8 +249,9 @@ export class WorkQueue<K extends string> {
     const startedAt = this.#clock.now();
     let failed = false;
     let error: unknown;
+    let pacing: SyncPacing | undefined;
     try {
-      await this.#sync(key);
+      pacing = (await this.#sync(key)) as SyncPacing | undefined;
     } catch (caught) {
       failed = true;
       error = caught;
@@ -247,6 +268,8 @@ export class WorkQueue<K extends string> {
       // An add during the failed sync is served by this retry, which starts after it.
       retryInMs = backoffDelay(attempt, permanent ? this.#permanentBackoff : this.#backoff, this.#random);
       this.#retryAfter(key, retryInMs, permanent);
+    } else if (pacing && pacing.holdMs > 0 && !this.#stopped) {
+      this.#holdFor(key, pacing.holdMs, addedMeanwhile);
     } else if (addedMeanwhile && !this.#stopped) {
       this.#enqueue(key);
     }
@@ -264,6 +287,16 @@ export class WorkQueue<K extends string> {
       this.add(key);
     }, ms);
     this.#retrying.set(key, { timer, wakeOnAdd });
+  }
+
+  #holdFor(key: K, ms: number, added: boolean): void {
+    const timer = this.#clock.setTimeout(() => {
+      const hold = this.#holding.get(key);
+      this.#holding.delete(key);
+      if (hold?.added) this.#enqueue(key);
+      this.#notifyIfIdle();
+    }, ms);
+    this.#holding.set(key, { timer, added });
   }
 
   #sleep(ms: number): Promise<void> {
@@ -287,8 +320,10 @@ export class WorkQueue<K extends string> {
     }, resync.intervalMs);
   }
 
+  /** A held key counts only once it was added during its hold: then a sync is still to come. */
   #isIdle(): boolean {
-    return this.#queued.size === 0 && this.#running.size === 0 && this.#retrying.size === 0;
+    const pending = [...this.#holding.values()].some((hold) => hold.added);
+    return this.#queued.size === 0 && this.#running.size === 0 && this.#retrying.size === 0 && !pending;
   }
 
   #notifyIfIdle(): void {

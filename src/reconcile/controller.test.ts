@@ -10,7 +10,7 @@ import type { Replica } from '../haproxy/replicas.js';
 import { HaproxySink } from '../haproxy/sink.js';
 import { FakeDataPlane } from '../testing/fake-dataplane.js';
 import type { RoutePolicy } from '../plan/routes.js';
-import { COREDNS_KEY, Controller } from './controller.js';
+import { COREDNS_KEY, Controller, dnsWritePacing } from './controller.js';
 
 const corefile = '.:53 {\n    errors\n    kubernetes cluster.local in-addr.arpa ip6.arpa\n    forward . /etc/resolv.conf\n}\n';
 const target = 'hairpin-proxy-haproxy.hairpin-proxy.svc.cluster.local';
@@ -231,5 +231,22 @@ describe('Controller with the hairpin HAProxy', () => {
     setIps([]);
     await controller.sync(key);
     expect(noEndpoint()).toHaveLength(2);
+  });
+});
+
+describe('dnsWritePacing (--write-interval)', () => {
+  it.each([
+    ['a DNS sync that wrote', 1000, 'updated', { holdMs: 1000 }],
+    ['a DNS sync that found nothing to change', 1000, 'unchanged', undefined],
+    ['a dry run', 1000, 'dry-run', undefined],
+    ['a DNS sync that wrote, with --write-interval 0s', 0, 'updated', undefined],
+  ] as const)('holds the DNS key after %s: %j', async (_case, intervalMs, action, expected) => {
+    const { controller, store } = setup({ ingresses: [anIngress('a', { hosts: ['a.example.com'] })], ingressClasses: [] }, { dryRun: action === 'dry-run' });
+    if (action === 'unchanged') await controller.sync(COREDNS_KEY);
+    const writes = store.writes;
+    const result = await controller.sync(COREDNS_KEY);
+    expect(result.outcome.action).toBe(action);
+    expect(store.writes - writes).toBe(action === 'updated' ? 1 : 0);
+    expect(dnsWritePacing(intervalMs)(result)).toEqual(expected);
   });
 });

@@ -17,10 +17,20 @@ import type { IngressTarget, ObjectRef, ServiceLike, Snapshot } from '../model/o
 import { planDnsEndpoints } from '../plan/dns-endpoints.js';
 import { planRoutes, type RoutePlan, type RoutePolicy } from '../plan/routes.js';
 import { resolveUpstreams, upstreamRefs, type NamespacedName, type Upstream } from '../plan/upstreams.js';
+import type { SyncPacing } from '../queue/index.js';
 import { levelFor, RepeatFilter } from '../repeats.js';
 import { SkippedHostReport } from './skipped-hosts.js';
 
 export const COREDNS_KEY = 'coredns';
+
+/**
+ * --write-interval: after a sync wrote DNS, the DNS key waits out the interval before its next
+ * sync, so a burst of Ingress changes costs one write per interval (etcd keeps every revision of a
+ * ConfigMap that may be hundreds of KB) while the first change after quiet is written at once.
+ */
+export function dnsWritePacing(writeIntervalMs: number): (result: SyncResult) => SyncPacing | undefined {
+  return (result) => (result.key === COREDNS_KEY && result.outcome.action === 'updated' && writeIntervalMs > 0 ? { holdMs: writeIntervalMs } : undefined);
+}
 
 export interface ControllerDeps {
   /** Reads the informer caches; called once per sync so that a sync sees one consistent picture. */

@@ -20,8 +20,8 @@ function setup({ hang = new Set<string>(), elect = true } = {}) {
     keys: () => KEYS,
     sync: (key, signal) => {
       events.push(`sync ${key}@${clock.now()}`);
-      if (!hang.has(key)) return Promise.resolve();
-      return new Promise((_resolve, reject) => {
+      if (!hang.has(key)) return Promise.resolve(undefined);
+      return new Promise<undefined>((_resolve, reject) => {
         const cancel = () => {
           events.push(`cancelled ${key}@${clock.now()}`);
           holdersAtCancel.push(store.record?.holder);

@@ -1,6 +1,6 @@
 import { Cancelled, isCancelled } from '../cancel.js';
 import type { Logger } from '../log.js';
-import { systemClock, WorkQueue, type BackoffOptions, type Clock, type RetryClass } from '../queue/index.js';
+import { systemClock, WorkQueue, type BackoffOptions, type Clock, type RetryClass, type SyncPacing } from '../queue/index.js';
 
 /** Leader election as the runner needs it (LeaderElector has it). */
 export interface Leadership {
@@ -13,8 +13,8 @@ export interface Leadership {
 export interface RunnerOptions {
   /** Every key there is now: each term starts by syncing all of them, and resyncs repeat it. */
   readonly keys: () => Iterable<string>;
-  /** One sync; must end promptly (rejecting with a Cancelled) once signal aborts. */
-  readonly sync: (key: string, signal: AbortSignal) => Promise<unknown>;
+  /** One sync; must end promptly (rejecting with a Cancelled) once signal aborts. May hold its key (paced writes). */
+  readonly sync: (key: string, signal: AbortSignal) => Promise<SyncPacing | undefined>;
   /** Absent: this process always leads. */
   readonly leadership?: Leadership;
   readonly classify: (error: unknown) => RetryClass;
@@ -67,7 +67,7 @@ export class Runner {
   async #term(stop: AbortSignal, lost: AbortSignal): Promise<'stopped' | 'lost'> {
     const work = new AbortController();
     const queue = new WorkQueue<string>({
-      sync: async (key) => void (await this.#o.sync(key, work.signal)),
+      sync: (key) => this.#o.sync(key, work.signal),
       concurrency: 'per-key',
       classify: this.#o.classify,
       backoff: this.#o.backoff,
