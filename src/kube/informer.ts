@@ -3,14 +3,34 @@ import type { Logger } from '../log.js';
 import { Cancelled } from '../cancel.js';
 import { levelFor, RepeatFilter } from '../repeats.js';
 import { kubeCall } from './request.js';
+import { stripMetadata } from './slim.js';
 
-export interface InformerSpec<T extends KubernetesObject> {
+/** Objects per list page: a large cluster's list arrives, and is slimmed, in pieces of this size (client-go's pager uses 500). */
+export const LIST_PAGE_SIZE = 500;
+
+/** One page of a list: the list call passes both to the apiserver (a list that ignores them returns everything at once). */
+export interface ListPage {
+  readonly limit: number;
+  readonly _continue?: string;
+}
+
+/** What the cache keys objects by and tells versions apart by: all a slimmed object must keep. */
+export interface Cached {
+  readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly resourceVersion?: string };
+}
+
+export interface InformerSpec<T extends Cached> {
   /** For logs and readiness reports, e.g. "ingresses". */
   readonly name: string;
   /** The watch path, e.g. /apis/networking.k8s.io/v1/ingresses. */
   readonly path: string;
-  /** The list call; options carry the per-request timeout. */
-  readonly list: (options: ConfigurationOptions) => Promise<KubernetesListObject<T>>;
+  /** The list call, one page at a time; options carry the per-request timeout. */
+  readonly list: (options: ConfigurationOptions, page: ListPage) => Promise<KubernetesListObject<KubernetesObject>>;
+  /**
+   * What of each listed or watched object the cache keeps (client-go's transform function): only
+   * its result is stored. Default: the object less managedFields and the last-applied copy.
+   */
+  readonly slim?: (object: KubernetesObject) => T;
   readonly fieldSelector?: string;
   readonly labelSelector?: string;
 }
@@ -27,8 +47,9 @@ export interface InformerOptions {
  * recorded here only when a list has really returned. Lists are bounded by the request timeout,
  * so an apiserver that never answers is a failure to restart from, not a hang.
  */
-export class ResilientInformer<T extends KubernetesObject> {
-  private readonly listWatch: ListWatch<T>;
+export class ResilientInformer<T extends Cached> {
+  /** ListWatch reads only the metadata Cached names; what it holds is whatever slim returned. */
+  private readonly listWatch: ListWatch<KubernetesObject>;
   private readonly listeners = new Set<() => void>();
   private readonly failures = new RepeatFilter();
   private synced = false;
@@ -41,15 +62,16 @@ export class ResilientInformer<T extends KubernetesObject> {
   private lastError: unknown;
 
   constructor(kubeConfig: KubeConfig, private readonly spec: InformerSpec<T>, private readonly options: InformerOptions) {
+    const slim = spec.slim ?? (stripMetadata as (object: KubernetesObject) => T);
     const list = async () => {
-      const result = await kubeCall(`list ${spec.name}`, this.lists.signal, spec.list);
+      const result = await listInPages(spec, slim, this.lists.signal);
       this.synced = true;
       this.recovered();
       // A relist after 410 Gone happens inside client-node; this line is the only trace of it.
-      options.log.info({ informer: spec.name, items: result.items.length, resourceVersion: result.metadata?.resourceVersion }, 'informer listed');
+      options.log.info({ informer: spec.name, items: result.items.length, pages: result.pages, resourceVersion: result.metadata.resourceVersion }, 'informer listed');
       return result;
     };
-    this.listWatch = new ListWatch<T>(spec.path, new Watch(kubeConfig), list, false, spec.labelSelector, spec.fieldSelector);
+    this.listWatch = new ListWatch(spec.path, new SlimmingWatch(kubeConfig, slim), list, false, spec.labelSelector, spec.fieldSelector);
     for (const verb of ['add', 'update', 'delete'] as const) {
       this.listWatch.on(verb, () => {
         this.recovered();
@@ -84,7 +106,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   list(): readonly T[] {
-    return this.listWatch.list();
+    return this.listWatch.list() as readonly Cached[] as readonly T[];
   }
 
   async stop(): Promise<void> {
@@ -116,6 +138,55 @@ export class ResilientInformer<T extends KubernetesObject> {
       void this.listWatch.stop().then(() => this.start());
     }, delayMs);
     this.restartTimer.unref();
+  }
+}
+
+/**
+ * The whole list, a page at a time, each page slimmed before the next is asked for: the peak is
+ * one page of full objects, not the whole cluster's. Pages of one list are one consistent snapshot
+ * (the apiserver pins them to the first page's resourceVersion, which the watch then starts from);
+ * a continue token that expired meanwhile is a 410 like any other failure, and the informer
+ * restarts with a fresh list.
+ */
+export async function listInPages<T extends Cached>(
+  spec: InformerSpec<T>,
+  slim: (object: KubernetesObject) => T,
+  signal: AbortSignal,
+): Promise<{ items: KubernetesObject[]; metadata: { resourceVersion?: string }; pages: number }> {
+  const items: KubernetesObject[] = [];
+  let resourceVersion: string | undefined;
+  let next: string | undefined;
+  let pages = 0;
+  do {
+    const page: ListPage = { limit: LIST_PAGE_SIZE, ...(next === undefined ? {} : { _continue: next }) };
+    const result = await kubeCall(`list ${spec.name}`, signal, (options) => spec.list(options, page));
+    pages += 1;
+    for (const item of result.items) items.push(slim(item) as KubernetesObject);
+    resourceVersion = result.metadata?.resourceVersion;
+    next = result.metadata?._continue || undefined;
+  } while (next !== undefined);
+  return { items, metadata: resourceVersion === undefined ? {} : { resourceVersion }, pages };
+}
+
+/**
+ * A Watch whose events carry slimmed objects, so that what a watch delivers enters the cache as
+ * lean as what a list delivers. ERROR events carry a Status, not an object, and pass unchanged.
+ */
+class SlimmingWatch extends Watch {
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly slim: (object: KubernetesObject) => Cached,
+  ) {
+    super(kubeConfig);
+  }
+
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, object: unknown) => void,
+    done: (error: unknown) => void,
+  ): Promise<AbortController> {
+    return super.watch(path, queryParams, (phase, object: KubernetesObject) => callback(phase, phase === 'ERROR' ? object : this.slim(object)), done);
   }
 }
 

@@ -1,8 +1,9 @@
-import type { KubeConfig, KubernetesObject, V1ConfigMap, V1EndpointSlice, V1Ingress, V1IngressClass, V1Service } from '@kubernetes/client-node';
-import type { IngressTarget, Snapshot } from '../model/objects.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { EndpointSliceLike, IngressClassLike, IngressLike, IngressTarget, ServiceLike, Snapshot } from '../model/objects.js';
 import type { KubeApis } from './client.js';
 import { GatewayApiWatches } from './gateway-api.js';
-import { ResilientInformer, type InformerOptions } from './informer.js';
+import { ResilientInformer, type Cached, type InformerOptions } from './informer.js';
+import { slimEndpointSlice, slimIngress, slimIngressClass, slimService, slimToMeta } from './slim.js';
 
 export interface NamespacedName {
   readonly namespace: string;
@@ -30,15 +31,15 @@ export type ChangeScope = 'coredns' | 'haproxy';
 
 export interface ClusterWatches {
   /** Every informer, those of Gateway API kinds found so far included. */
-  readonly all: () => ReadonlyArray<ResilientInformer<KubernetesObject>>;
+  readonly all: () => ReadonlyArray<ResilientInformer<Cached>>;
   /** Calls listener with the scope of every change any informer sees, and when a Gateway API kind appears. */
   readonly onChange: (listener: (scope: ChangeScope) => void) => void;
   readonly snapshot: () => Snapshot;
   /** An upstream's Service and EndpointSlices (no slices when HAProxy is not managed). */
   readonly upstreamTarget: (upstream: NamespacedName) => IngressTarget;
-  readonly hairpinSlices: () => readonly V1EndpointSlice[];
+  readonly hairpinSlices: () => readonly EndpointSliceLike[];
   /** The Services of hairpinNamespace (empty without it). */
-  readonly hairpinServices: () => readonly V1Service[];
+  readonly hairpinServices: () => readonly ServiceLike[];
   /** Looks for the Gateway API CRDs (before start), then keeps looking for missing ones until stop. */
   readonly discoverGatewayApi: (signal?: AbortSignal) => Promise<void>;
   readonly startRechecking: () => void;
@@ -49,17 +50,28 @@ export interface ClusterWatches {
  * What the controller watches. The CoreDNS ConfigMap is watched so that a user's edit (or a
  * broken Corefile being fixed) triggers a sync at once instead of at the next resync. Every
  * namespaced watch is narrowed by a selector to the one object (or one Service's slices) it
- * needs, which keeps caches small and lets RBAC grant exactly that.
+ * needs, which keeps caches small and lets RBAC grant exactly that; and every cache holds its
+ * objects slimmed to what is read of them (kube/slim.ts).
  */
 export function watchCluster(kubeConfig: KubeConfig, apis: KubeApis, targets: WatchTargets, options: InformerOptions): ClusterWatches {
-  const ingresses = new ResilientInformer<V1Ingress>(
+  const ingresses = new ResilientInformer<IngressLike>(
     kubeConfig,
-    { name: 'ingresses', path: '/apis/networking.k8s.io/v1/ingresses', list: (request) => apis.networking.listIngressForAllNamespaces({}, request) },
+    {
+      name: 'ingresses',
+      path: '/apis/networking.k8s.io/v1/ingresses',
+      list: (request, page) => apis.networking.listIngressForAllNamespaces({ ...page }, request),
+      slim: slimIngress,
+    },
     options,
   );
-  const ingressClasses = new ResilientInformer<V1IngressClass>(
+  const ingressClasses = new ResilientInformer<IngressClassLike>(
     kubeConfig,
-    { name: 'ingressclasses', path: '/apis/networking.k8s.io/v1/ingressclasses', list: (request) => apis.networking.listIngressClass({}, request) },
+    {
+      name: 'ingressclasses',
+      path: '/apis/networking.k8s.io/v1/ingressclasses',
+      list: (request, page) => apis.networking.listIngressClass({ ...page }, request),
+      slim: slimIngressClass,
+    },
     options,
   );
   const corednsConfigMap = targets.coredns ? configMapNamed(kubeConfig, apis, targets.coredns, options) : undefined;
@@ -79,9 +91,9 @@ export function watchCluster(kubeConfig: KubeConfig, apis: KubeApis, targets: Wa
   };
 
   const services = upstreams.map((u) => u.service);
-  const byScope: ReadonlyArray<[ChangeScope, ReadonlyArray<ResilientInformer<KubernetesObject>>]> = [
-    ['coredns', [ingresses, ingressClasses, ...(corednsConfigMap ? [corednsConfigMap] : []), ...(hairpinServices ? [hairpinServices] : []), ...services] as Array<ResilientInformer<KubernetesObject>>],
-    ['haproxy', (targets.haproxy ? [...services, ...upstreams.flatMap((u) => (u.slices ? [u.slices] : [])), ...(hairpinSlices ? [hairpinSlices] : [])] : []) as Array<ResilientInformer<KubernetesObject>>],
+  const byScope: ReadonlyArray<[ChangeScope, ReadonlyArray<ResilientInformer<Cached>>]> = [
+    ['coredns', [ingresses, ingressClasses, ...(corednsConfigMap ? [corednsConfigMap] : []), ...(hairpinServices ? [hairpinServices] : []), ...services]],
+    ['haproxy', (targets.haproxy ? [...services, ...upstreams.flatMap((u) => (u.slices ? [u.slices] : [])), ...(hairpinSlices ? [hairpinSlices] : [])] : [])],
   ];
   for (const [scope, informers] of byScope) for (const informer of informers) informer.onChange(() => notify(scope));
   gatewayApi?.onChange(() => notify('coredns'));
@@ -120,36 +132,44 @@ function byName({ name }: NamespacedName): string {
   return `metadata.name=${name}`;
 }
 
-function configMapNamed(kubeConfig: KubeConfig, apis: KubeApis, configMap: NamespacedName, options: InformerOptions): ResilientInformer<V1ConfigMap> {
+/** Watched only to say "look again": its sink reads the Corefile itself, so the cache keeps no data. */
+function configMapNamed(kubeConfig: KubeConfig, apis: KubeApis, configMap: NamespacedName, options: InformerOptions): ResilientInformer<Cached> {
   const fieldSelector = byName(configMap);
-  return new ResilientInformer<V1ConfigMap>(
+  return new ResilientInformer<Cached>(
     kubeConfig,
     {
       name: 'coredns-configmap',
       path: `/api/v1/namespaces/${configMap.namespace}/configmaps`,
-      list: (request) => apis.core.listNamespacedConfigMap({ namespace: configMap.namespace, fieldSelector }, request),
+      list: (request, page) => apis.core.listNamespacedConfigMap({ namespace: configMap.namespace, fieldSelector, ...page }, request),
+      slim: slimToMeta,
       fieldSelector,
     },
     options,
   );
 }
 
-function servicesOf(kubeConfig: KubeConfig, apis: KubeApis, namespace: string, options: InformerOptions): ResilientInformer<V1Service> {
-  return new ResilientInformer<V1Service>(
+function servicesOf(kubeConfig: KubeConfig, apis: KubeApis, namespace: string, options: InformerOptions): ResilientInformer<ServiceLike> {
+  return new ResilientInformer<ServiceLike>(
     kubeConfig,
-    { name: `hairpin-services ${namespace}`, path: `/api/v1/namespaces/${namespace}/services`, list: (request) => apis.core.listNamespacedService({ namespace }, request) },
+    {
+      name: `hairpin-services ${namespace}`,
+      path: `/api/v1/namespaces/${namespace}/services`,
+      list: (request, page) => apis.core.listNamespacedService({ namespace, ...page }, request),
+      slim: slimService,
+    },
     options,
   );
 }
 
-function serviceNamed(kubeConfig: KubeConfig, apis: KubeApis, service: NamespacedName, options: InformerOptions): ResilientInformer<V1Service> {
+function serviceNamed(kubeConfig: KubeConfig, apis: KubeApis, service: NamespacedName, options: InformerOptions): ResilientInformer<ServiceLike> {
   const fieldSelector = byName(service);
-  return new ResilientInformer<V1Service>(
+  return new ResilientInformer<ServiceLike>(
     kubeConfig,
     {
       name: `upstream-service ${service.namespace}/${service.name}`,
       path: `/api/v1/namespaces/${service.namespace}/services`,
-      list: (request) => apis.core.listNamespacedService({ namespace: service.namespace, fieldSelector }, request),
+      list: (request, page) => apis.core.listNamespacedService({ namespace: service.namespace, fieldSelector, ...page }, request),
+      slim: slimService,
       fieldSelector,
     },
     options,
@@ -157,14 +177,15 @@ function serviceNamed(kubeConfig: KubeConfig, apis: KubeApis, service: Namespace
 }
 
 /** The EndpointSlices of one Service, by the label the EndpointSlice controller sets. */
-function slicesOf(kubeConfig: KubeConfig, apis: KubeApis, service: NamespacedName, name: string, options: InformerOptions): ResilientInformer<V1EndpointSlice> {
+function slicesOf(kubeConfig: KubeConfig, apis: KubeApis, service: NamespacedName, name: string, options: InformerOptions): ResilientInformer<EndpointSliceLike> {
   const labelSelector = `kubernetes.io/service-name=${service.name}`;
-  return new ResilientInformer<V1EndpointSlice>(
+  return new ResilientInformer<EndpointSliceLike>(
     kubeConfig,
     {
       name,
       path: `/apis/discovery.k8s.io/v1/namespaces/${service.namespace}/endpointslices`,
-      list: (request) => apis.discovery.listNamespacedEndpointSlice({ namespace: service.namespace, labelSelector }, request),
+      list: (request, page) => apis.discovery.listNamespacedEndpointSlice({ namespace: service.namespace, labelSelector, ...page }, request),
+      slim: slimEndpointSlice,
       labelSelector,
     },
     options,

@@ -8,6 +8,12 @@ export interface ObjectMeta {
   readonly namespace?: string;
   readonly uid?: string;
   readonly resourceVersion?: string;
+  /**
+   * A string in the informer caches (RFC 3339 in UTC to the second, as the apiserver writes it,
+   * so that two compare as strings in time order: kube/slim.ts makes it so); a Date where a
+   * client-node typed call returned the object (doctor's lists); absent in hand-written YAML.
+   */
+  readonly creationTimestamp?: string | Date;
   readonly annotations?: Readonly<Record<string, string>>;
 }
 
