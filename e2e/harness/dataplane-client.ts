@@ -2,18 +2,12 @@
  * The product's Data Plane API client plus the calls only tests make: inspecting the live
  * configuration and HAProxy's runtime state, and the writes a test uses to set a scene.
  */
-import { CONFIG, DataPlaneClient, seg, type CommitResult, type WriteResult, type WriteTarget } from '../../src/haproxy/dataplane/client.js';
+import { CONFIG, DataPlaneClient, RUNTIME, seg, type CommitResult, type WriteResult, type WriteTarget } from '../../src/haproxy/dataplane/client.js';
 import type { Backend, Bind, Info, Reload, RuntimeAddServer, RuntimeServer, Server } from '../../src/haproxy/dataplane/models.js';
-
-const RUNTIME = '/services/haproxy/runtime';
 
 export class HarnessDataPlaneClient extends DataPlaneClient {
   async info(): Promise<Info> {
     return (await this.get<Info>('/info', undefined)).data;
-  }
-
-  async configurationVersion(): Promise<number> {
-    return (await this.get<number>(`${CONFIG}/version`, undefined)).data;
   }
 
   async getBackend(name: string): Promise<Backend> {
@@ -44,8 +38,8 @@ export class HarnessDataPlaneClient extends DataPlaneClient {
     return (await this.get<Reload[]>('/services/haproxy/reloads', undefined)).data;
   }
 
-  async listRuntimeServers(backend: string): Promise<RuntimeServer[]> {
-    return (await this.get<RuntimeServer[]>(`${RUNTIME}/backends/${seg(backend)}/servers`, undefined)).data;
+  listRuntimeServers(backend: string): Promise<RuntimeServer[]> {
+    return this.runtimeServers(backend);
   }
 
   async getRuntimeServer(backend: string, name: string): Promise<RuntimeServer> {

@@ -16,6 +16,14 @@ export interface HaproxyPlan {
   readonly servers: ReadonlyArray<ServerChange & { readonly backend: string }>;
 }
 
+export interface PlanOptions {
+  /**
+   * Backends whose file says something else than HAProxy serves (`live` is what it serves): a
+   * reload would bring the file's servers back, so if one comes they are rewritten with it.
+   */
+  readonly fileLags?: ReadonlySet<string>;
+}
+
 export function isEmptyPlan(plan: HaproxyPlan): boolean {
   return plan.sections.length === 0 && plan.servers.length === 0;
 }
@@ -24,11 +32,12 @@ export function isEmptyPlan(plan: HaproxyPlan): boolean {
  * Pure: what must change in the live configuration to serve `desired`. Only sections named with
  * OWNED_PREFIX are read or written, so an operator's own frontends and backends are left alone.
  */
-export function planHaproxy(live: Pick<ConfigSnapshot, 'frontends' | 'backends'>, desired: DesiredHaproxy): HaproxyPlan {
+export function planHaproxy(live: Pick<ConfigSnapshot, 'frontends' | 'backends'>, desired: DesiredHaproxy, options: PlanOptions = {}): HaproxyPlan {
+  const lagging = options.fileLags ?? new Set<string>();
   const sections: SectionChange[] = [];
   const servers: Array<ServerChange & { backend: string }> = [];
   /** Backends whose only changes are servers: what a reload, if one comes, rewrites whole. */
-  const serverOnly: Array<{ want: DesiredBackend; servers: readonly Server[] }> = [];
+  const rideAlong: Array<{ want: DesiredBackend; servers: readonly Server[]; reason: string }> = [];
   const liveBackends = new Map(live.backends.filter(owned).map((b) => [b.name, b]));
   const liveFrontends = new Map(live.frontends.filter(owned).map((f) => [f.name, f]));
 
@@ -45,7 +54,9 @@ export function planHaproxy(live: Pick<ConfigSnapshot, 'frontends' | 'backends'>
     if (drift) sections.push({ op: 'replace', section: 'backend', name: want.name, body: backendBody(want, desired, slots.servers), reason: drift });
     else if (slots.changes.length > 0) {
       servers.push(...slots.changes.map((change) => ({ ...change, backend: want.name })));
-      serverOnly.push({ want, servers: slots.servers });
+      rideAlong.push({ want, servers: slots.servers, reason: 'server changes ride along with the reload' });
+    } else if (lagging.has(want.name)) {
+      rideAlong.push({ want, servers: slots.servers, reason: 'server states set at runtime are written with the reload' });
     }
   }
   for (const want of desired.frontends) {
@@ -67,8 +78,8 @@ export function planHaproxy(live: Pick<ConfigSnapshot, 'frontends' | 'backends'>
   }
   if (sections.length === 0) return { sections, servers };
   // A reload is coming anyway: fold the server changes into full backend rewrites.
-  for (const { want, servers: planned } of serverOnly) {
-    sections.push({ op: 'replace', section: 'backend', name: want.name, body: backendBody(want, desired, planned), reason: 'server changes ride along with the reload' });
+  for (const { want, servers: planned, reason } of rideAlong) {
+    sections.push({ op: 'replace', section: 'backend', name: want.name, body: backendBody(want, desired, planned), reason });
   }
   return { sections: orderForTransaction(sections), servers: [] };
 }

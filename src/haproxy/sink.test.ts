@@ -21,7 +21,10 @@ function setup() {
   return { api, lines, sink, apply: (want: DesiredHaproxy, dryRun = false) => sink.apply(want, { log, dryRun }) };
 }
 
-const serving = (api: FakeDataPlane, backend: string) =>
+/** What HAProxy serves: its runtime. */
+const serving = (api: FakeDataPlane, backend: string) => api.serving(backend);
+/** What a reload would serve: the file. */
+const inFile = (api: FakeDataPlane, backend: string) =>
   Object.values(api.live.backends.get(backend)?.servers ?? {}).filter((s) => s.maintenance !== 'enabled').map((s) => `${s.address}:${s.port}`).sort();
 
 describe('HaproxySink', () => {
@@ -129,5 +132,138 @@ describe('HaproxySink', () => {
     expect(outcome.action).toBe('dry-run');
     expect(outcome.reasons.length).toBe(4);
     expect(api.version).toBe(1);
+  });
+});
+
+describe('HaproxySink: runtime first, the file after', () => {
+  const b80 = 'hairpin_ingress_80';
+  const b443 = 'hairpin_ingress_443';
+
+  /** A replica built from `before` (one reload), its file caught up, and the call log cleared. */
+  async function from(before: string[]) {
+    const context = setup();
+    await context.apply(desired(before));
+    await context.apply(desired(before));
+    await context.sink.flush();
+    context.api.calls.length = 0;
+    return context;
+  }
+
+  it.each([
+    {
+      change: 'nothing changed',
+      before: ['10.0.0.1', '10.0.0.2'],
+      after: ['10.0.0.1', '10.0.0.2'],
+      sync: ['GET version', `GET runtime ${b80}`, `GET runtime ${b443}`],
+      file: [],
+    },
+    {
+      change: 'an endpoint goes: parked at runtime, the file follows',
+      before: ['10.0.0.1', '10.0.0.2'],
+      after: ['10.0.0.1'],
+      sync: ['GET version', `GET runtime ${b80}`, `GET runtime ${b443}`, `PUT runtime ${b80}/slot2 maint`, `PUT runtime ${b443}/slot2 maint`],
+      file: [`PUT server ${b80}/slot2`, `PUT server ${b443}/slot2`],
+    },
+    {
+      change: 'a parked endpoint returns: back in rotation at runtime',
+      before: ['10.0.0.1'],
+      after: ['10.0.0.1', '10.0.0.2'],
+      prepare: ['10.0.0.1', '10.0.0.2'],
+      sync: ['GET version', `GET runtime ${b80}`, `GET runtime ${b443}`, `PUT runtime ${b80}/slot2 ready`, `PUT runtime ${b443}/slot2 ready`],
+      file: [`PUT server ${b80}/slot2`, `PUT server ${b443}/slot2`],
+    },
+    {
+      change: 'one endpoint more than slots: added to the file parked, then switched on at runtime',
+      before: ['10.0.0.1'],
+      after: ['10.0.0.1', '10.0.0.2'],
+      sync: ['GET version', `GET runtime ${b80}`, `GET runtime ${b443}`, `POST server ${b80}/slot2`, `PUT runtime ${b80}/slot2 ready`, `POST server ${b443}/slot2`, `PUT runtime ${b443}/slot2 ready`],
+      file: [`PUT server ${b80}/slot2`, `PUT server ${b443}/slot2`],
+    },
+    {
+      change: 'an endpoint replaced: its slot gets the new address through the file',
+      before: ['10.0.0.1'],
+      after: ['10.0.0.3'],
+      sync: ['GET version', `GET runtime ${b80}`, `GET runtime ${b443}`, `PUT server ${b80}/slot1`, `PUT server ${b443}/slot1`],
+      file: [],
+    },
+  ])('$change', async ({ before, after, prepare, sync, file }) => {
+    const { api, apply, sink } = await from(prepare ?? before);
+    if (prepare) {
+      await apply(desired(before));
+      await sink.flush();
+      api.calls.length = 0;
+    }
+    const reloads = api.reloads;
+    await apply(desired(after));
+    expect(api.calls).toEqual(sync);
+    expect(serving(api, b80)).toEqual(after.map((ip) => `${ip}:80`));
+    api.calls.length = 0;
+    await sink.flush();
+    expect(api.calls).toEqual(file);
+    expect(inFile(api, b80)).toEqual(after.map((ip) => `${ip}:80`));
+    expect(api.reloads).toBe(reloads);
+  });
+
+  it('reads the whole configuration again only when its version moved under it', async () => {
+    const { api, apply } = await from(['10.0.0.1']);
+    await apply(desired(['10.0.0.1']));
+    expect(api.calls).not.toContain('GET snapshot');
+    api.version += 1;
+    await apply(desired(['10.0.0.1']));
+    expect(api.calls.filter((call) => call === 'GET snapshot')).toHaveLength(1);
+  });
+
+  it('plans from what HAProxy serves, not from a file that lags it', async () => {
+    const { api, apply } = await from(['10.0.0.1', '10.0.0.2']);
+    // Somebody (or a sync cut short before the file followed) took slot2 out at runtime only.
+    await api.setServerAdminState(b80, 'slot2', 'maint');
+    api.calls.length = 0;
+    await apply(desired(['10.0.0.1', '10.0.0.2']));
+    expect(api.calls).toContain(`PUT runtime ${b80}/slot2 ready`);
+    expect(serving(api, b80)).toEqual(['10.0.0.1:80', '10.0.0.2:80']);
+  });
+
+  it('writes the runtime states into the file with a reload that comes before the file followed', async () => {
+    const { api, apply } = await from(['10.0.0.1', '10.0.0.2']);
+    await apply(desired(['10.0.0.1']));
+    const outcome = await apply(desired(['10.0.0.1'], 'v2'));
+    expect(outcome.action).toBe('reload');
+    expect(serving(api, b80)).toEqual(['10.0.0.1:80']);
+    expect(serving(api, b443)).toEqual(['10.0.0.1:443']);
+  });
+
+  it.each([
+    { failing: `PUT runtime ${b80}/slot1 ready`, what: 'the runtime call that brings a returning endpoint back', before: ['10.0.0.2'], after: ['10.0.0.1'], prepare: ['10.0.0.1', '10.0.0.2'] },
+    { failing: `PUT server ${b80}/slot1`, what: 'the file write that gives a slot its new address', before: ['10.0.0.1'], after: ['10.0.0.3'] },
+    { failing: `POST server ${b80}/slot3`, what: 'the file write that adds a slot', before: ['10.0.0.1', '10.0.0.2'], after: ['10.0.0.1', '10.0.0.2', '10.0.0.3'] },
+  ])('a failed call ($what) leaves the old servers serving, and the next sync converges', async ({ failing, before, after, prepare }) => {
+    const { api, apply, sink } = await from(prepare ?? before);
+    if (prepare) {
+      await apply(desired(before));
+      await sink.flush();
+    }
+    api.failCall = (call) => (call === failing ? new DataPlaneError('Unavailable', 'PUT', call, 503, 'HAProxy is busy') : undefined);
+    await expect(apply(desired(after))).rejects.toThrow('HAProxy is busy');
+    expect(serving(api, b80)).toEqual(expect.arrayContaining(before.map((ip) => `${ip}:80`)));
+    api.failCall = undefined;
+    await apply(desired(after));
+    await sink.flush();
+    expect(serving(api, b80)).toEqual(after.map((ip) => `${ip}:80`));
+    expect(inFile(api, b80)).toEqual(after.map((ip) => `${ip}:80`));
+  });
+
+  it('a failed file write is retried by the next sync, from a fresh read', async () => {
+    const { api, apply, sink, lines } = await from(['10.0.0.1', '10.0.0.2']);
+    api.failCall = (call) => (call.startsWith('PUT server') ? new DataPlaneError('Unavailable', 'PUT', call, 503, 'HAProxy is busy') : undefined);
+    await apply(desired(['10.0.0.1']));
+    await sink.flush();
+    expect(lines().filter((line) => String(line.msg).startsWith('could not write server states'))).toHaveLength(1);
+    expect(inFile(api, b80)).toEqual(['10.0.0.1:80', '10.0.0.2:80']);
+    api.failCall = undefined;
+    api.calls.length = 0;
+    await apply(desired(['10.0.0.1']));
+    await sink.flush();
+    expect(api.calls).toContain('GET snapshot');
+    expect(inFile(api, b80)).toEqual(['10.0.0.1:80']);
   });
 });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataPlaneError } from './errors.js';
-import type { Backend, Frontend, Reload, Server, Transaction } from './models.js';
+import type { Backend, Frontend, Reload, RuntimeServer, Server, Transaction } from './models.js';
 import { Transport, type Query, type Reply, type TransportOptions } from './transport.js';
 
 /**
@@ -50,6 +50,7 @@ export interface DataPlaneClientOptions extends TransportOptions {
 }
 
 export const CONFIG = '/services/haproxy/configuration';
+export const RUNTIME = '/services/haproxy/runtime';
 export const seg = encodeURIComponent;
 /** Frontends and backends are always read and written whole: binds and servers inline. */
 const FULL_SECTION: Query = { full_section: true };
@@ -87,6 +88,28 @@ export class DataPlaneClient {
           `configuration kept changing while read (versions ${version} and ${backends.configurationVersion})`);
       }
     }
+  }
+
+  /** The configuration file's version alone: one small read that says whether a snapshot read before still holds. */
+  async configurationVersion(options: RequestOptions = {}): Promise<number> {
+    return (await this.get<number>(`${CONFIG}/version`, undefined, options)).data;
+  }
+
+  // --- runtime: what HAProxy serves now, without the file --------------------------------------
+
+  /** Every server of a backend as HAProxy runs it now (address, port, admin state), in one read. */
+  async runtimeServers(backend: string, options: RequestOptions = {}): Promise<RuntimeServer[]> {
+    return (await this.get<RuntimeServer[]>(`${RUNTIME}/backends/${seg(backend)}/servers`, undefined, options)).data;
+  }
+
+  /**
+   * Puts a server into or out of maintenance through the runtime socket only: a few milliseconds,
+   * where a configuration write also rewrites and validates the file (`haproxy -c`, ~100 ms). The
+   * file does not follow: a reload forgets it unless the file is written too.
+   */
+  async setServerAdminState(backend: string, name: string, state: 'ready' | 'maint', options: RequestOptions = {}): Promise<RuntimeServer> {
+    const path = `${RUNTIME}/backends/${seg(backend)}/servers/${seg(name)}`;
+    return (await this.http.request<RuntimeServer>({ method: 'PUT', path, body: { admin_state: state }, ...options })).data;
   }
 
   // --- sections, whole ----------------------------------------------------------------------
