@@ -3,9 +3,13 @@
  * with a fixed request budget. Endpoint changes run back to back while the budget is spent; each
  * is timed from the EndpointSlice write to HAProxy serving the new set. The throughput ratio
  * compares the same client through the hairpin HAProxy and straight to nginx (with a PROXY line
- * of its own), one backend each, alternating rounds, in the same run.
+ * of its own), one backend each, alternating rounds, in the same run; the ratio against the seed
+ * puts the original hairpin-proxy's static HAProxy (e2e/harness/seed-haproxy.ts) in those rounds
+ * too, forwarding to the same nginx.
  */
 import { cleanupAll, ENDPOINT_SETS, makeTmpDir, POD_ADDRESSES, runLoad, startLiveUpdateScenario, type LoadResult } from '../e2e/harness/index.js';
+import { freePorts } from '../e2e/harness/ports.js';
+import { startSeedHaproxy } from '../e2e/harness/seed-haproxy.js';
 import { wrkRate } from './wrk.js';
 
 const REQUESTS = 20_000;
@@ -27,22 +31,30 @@ export interface HaproxyBenchResult {
   direct_requests_per_second: number;
   proxied_requests_per_second: number;
   proxy_throughput_ratio_new_connections: number;
+  /** Through our HAProxy over through the original project's, same client and nginx (wrk, keep-alive). */
+  proxy_throughput_ratio_vs_seed: number;
+  seed_requests_per_second: number;
 }
 
 export async function benchHaproxy(say: (line: string) => void): Promise<HaproxyBenchResult> {
   try {
-    const scenario = await startLiveUpdateScenario({ tmpDir: makeTmpDir('bench-haproxy') });
+    const tmpDir = makeTmpDir('bench-haproxy');
+    const scenario = await startLiveUpdateScenario({ tmpDir });
     const [pod = ''] = POD_ADDRESSES;
     await scenario.setEndpoints([pod]);
+    const [seedPort = 0] = await freePorts(1);
+    await startSeedHaproxy({ tmpDir, bindAddress: '127.0.0.1', targetServer: pod, ports: [{ listen: seedPort, target: scenario.podPort }] });
     // Keep-alive connections (wrk): what the proxy hop costs per request.
     const wrkDirect: number[] = [];
     const wrkProxied: number[] = [];
+    const wrkSeed: number[] = [];
     for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
       wrkDirect.push(await wrkRate(`http://${pod}:${scenario.plainPort}/`, { connections: CONCURRENCY, seconds: WRK_SECONDS }));
       wrkProxied.push(await wrkRate(`http://127.0.0.1:${scenario.frontPort}/`, { connections: CONCURRENCY, seconds: WRK_SECONDS }));
+      wrkSeed.push(await wrkRate(`http://127.0.0.1:${seedPort}/`, { connections: CONCURRENCY, seconds: WRK_SECONDS }));
     }
     const mean = (rates: number[]) => rates.reduce((a, b) => a + b, 0) / rates.length;
-    say(`throughput (wrk, ${THROUGHPUT_ROUNDS} alternating rounds of ${WRK_SECONDS} s, ${CONCURRENCY} keep-alive connections): direct ${mean(wrkDirect).toFixed(0)}/s, through hairpin HAProxy ${mean(wrkProxied).toFixed(0)}/s`);
+    say(`throughput (wrk, ${THROUGHPUT_ROUNDS} alternating rounds of ${WRK_SECONDS} s, ${CONCURRENCY} keep-alive connections): direct ${mean(wrkDirect).toFixed(0)}/s, through hairpin HAProxy ${mean(wrkProxied).toFixed(0)}/s, through the original hairpin-proxy's HAProxy ${mean(wrkSeed).toFixed(0)}/s`);
     // A new connection per request: also what the hop costs to set up (two TCP handshakes, not one).
     const direct: LoadResult[] = [];
     const proxied: LoadResult[] = [];
@@ -74,6 +86,8 @@ export async function benchHaproxy(say: (line: string) => void): Promise<Haproxy
       direct_requests_per_second: Math.round(mean(wrkDirect)),
       proxied_requests_per_second: Math.round(mean(wrkProxied)),
       proxy_throughput_ratio_new_connections: Number((rate(proxied) / rate(direct)).toFixed(3)),
+      proxy_throughput_ratio_vs_seed: Number((mean(wrkProxied) / mean(wrkSeed)).toFixed(3)),
+      seed_requests_per_second: Math.round(mean(wrkSeed)),
     };
   } finally {
     await cleanupAll();
