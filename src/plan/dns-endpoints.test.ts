@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { RoutePlan } from './routes.js';
 import { dnsEndpointName, planDnsEndpoints } from './dns-endpoints.js';
 
-const route = (host: string) => ({ host, target: 'hp.hairpin-proxy.svc.cluster.local', sources: ['ingress/default/x'], class: null, upstream: 'ns/svc', proxy: 'v1' as const });
+const route = (host: string) => ({ host, target: 'hp.hairpin-proxy.svc.cluster.local', sources: ['ingress/default/x'], class: null, upstream: 'ns/svc', proxy: 'v1' as const, claimedSince: '' });
 
 describe('planDnsEndpoints', () => {
   it('gives each routed host, wildcards included, A and AAAA records of its hairpin Service', () => {

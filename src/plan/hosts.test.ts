@@ -3,7 +3,7 @@ import type { ServiceLike } from '../model/objects.js';
 import type { RoutePlan } from './routes.js';
 import { planHostsFile } from './hosts.js';
 
-const route = (host: string, target: string) => ({ host, target, sources: ['ingress/default/x'], class: null, upstream: 'ns/svc', proxy: 'v1' as const });
+const route = (host: string, target: string) => ({ host, target, sources: ['ingress/default/x'], class: null, upstream: 'ns/svc', proxy: 'v1' as const, claimedSince: '' });
 const service = (name: string, spec: ServiceLike['spec']): ServiceLike => ({ metadata: { namespace: 'hairpin-proxy', name }, spec });
 
 describe('planHostsFile', () => {

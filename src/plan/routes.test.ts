@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { aGateway, aListener, anIngress, anIngressClass, aRoute, aService } from '../testing/builders.js';
-import { ENABLED_ANNOTATION, planRoutes, routePolicyOf, type PolicyFlags, type RoutePolicy } from './routes.js';
+import { byClaimAge, ENABLED_ANNOTATION, planRoutes, routePolicyOf, type PolicyFlags, type RoutePolicy } from './routes.js';
 import { hairpinServiceName } from './upstreams.js';
 
 const target = 'hairpin-proxy-haproxy.hairpin-proxy.svc.cluster.local';
@@ -19,7 +19,7 @@ const flags: PolicyFlags = {
 };
 const policy: RoutePolicy = routePolicyOf(flags);
 /** A route of the single upstream, as today: the fields every route has. */
-const single = (host: string, sources: string[], cls: string | null = null) => ({ host, target, sources, class: cls, upstream: 'ingress-nginx/ingress-nginx-controller', proxy: 'v1' });
+const single = (host: string, sources: string[], cls: string | null = null) => ({ host, target, sources, class: cls, upstream: 'ingress-nginx/ingress-nginx-controller', proxy: 'v1', claimedSince: '' });
 
 describe('planRoutes', () => {
   it('routes every rule and TLS host of every Ingress to the target', () => {
@@ -78,6 +78,28 @@ describe('planRoutes', () => {
     expect(plan.routes.map((r) => r.host)).toEqual(['a.example.com', 'c.example.com', 'd.example.com']);
   });
 
+  it('dates each route by the oldest object claiming it, and orders routes oldest claim first', () => {
+    const created = (ingress: ReturnType<typeof anIngress>, at: string | Date) => ({ ...ingress, metadata: { ...ingress.metadata, creationTimestamp: at } });
+    const plan = planRoutes(
+      {
+        ingresses: [
+          created(anIngress('newer', { hosts: ['shared.example.com', 'new.example.com'] }), '2026-12-02T10:00:00Z'),
+          created(anIngress('older', { hosts: ['shared.example.com', 'zzz.example.com'] }), new Date('2026-01-01T00:00:00.000Z')),
+          anIngress('unknown-age', { hosts: ['unknown.example.com'] }),
+        ],
+        ingressClasses: [],
+      },
+      policy,
+    );
+    expect(Object.fromEntries(plan.routes.map((route) => [route.host, route.claimedSince]))).toEqual({
+      'new.example.com': '2026-12-02T10:00:00Z',
+      'shared.example.com': '2026-01-01T00:00:00Z',
+      'unknown.example.com': '',
+      'zzz.example.com': '2026-01-01T00:00:00Z',
+    });
+    expect(byClaimAge(plan.routes).map((route) => route.host)).toEqual(['unknown.example.com', 'shared.example.com', 'zzz.example.com', 'new.example.com']);
+  });
+
   it('does not depend on the order of the cache', () => {
     const hostArb = fc.constantFrom('a.example.com', 'B.example.com', '*.example.com', 'bad_.example.com', 'x.y.example.org');
     const ingressArb = fc.record({ name: fc.constantFrom('i1', 'i2', 'i3'), hosts: fc.array(hostArb, { maxLength: 4 }) });
@@ -126,8 +148,8 @@ describe('planRoutes with --target', () => {
       withTargets(),
     );
     expect(plan.routes).toEqual([
-      { host: 'api.example.com', target: envoyTarget, sources: ['httproute/shop/api'], class: 'eg', upstream: ENVOY, proxy: 'v2' },
-      { host: 'shop.example.com', target: nginxTarget, sources: ['ingress/default/shop'], class: 'nginx', upstream: NGINX, proxy: 'v1' },
+      { host: 'api.example.com', target: envoyTarget, sources: ['httproute/shop/api'], class: 'eg', upstream: ENVOY, proxy: 'v2', claimedSince: '' },
+      { host: 'shop.example.com', target: nginxTarget, sources: ['ingress/default/shop'], class: 'nginx', upstream: NGINX, proxy: 'v1', claimedSince: '' },
     ]);
     expect(nginxTarget).not.toBe(envoyTarget);
   });

@@ -65,6 +65,11 @@ export interface PlannedRoute {
   readonly proxy: ProxyVersion;
   /** Only on `*.` hosts: an Ingress wildcard covers one label, a Gateway API one a suffix of one or more. */
   readonly wildcard?: 'one-label' | 'suffix';
+  /**
+   * The creationTimestamp (RFC 3339, UTC) of the oldest object claiming the host, '' when unknown:
+   * where not every route fits, the oldest claims keep theirs, so a new host never evicts one.
+   */
+  readonly claimedSince: string;
 }
 
 /** Why a host is not routed. Only `invalid` and `conflict` are the object owner's to fix. */
@@ -87,6 +92,7 @@ interface Claim {
   readonly sources: Set<string>;
   readonly classes: Set<string>;
   suffix: boolean;
+  since: string;
 }
 
 /** Pure: the whole desired set of routes from one snapshot of the caches, sorted, one per host. */
@@ -94,15 +100,16 @@ export function planRoutes(snapshot: Snapshot, policy: RoutePolicy): RoutePlan {
   const upstreams = resolveUpstreams(policy.mode, snapshot.services ?? [], policy.hairpin);
   const claims = new Map<string, Map<string, Claim>>();
   const skipped: SkippedHost[] = [];
-  const claim = (raw: string, source: string, choice: UpstreamChoice, suffix: boolean): void => {
+  const claim = (raw: string, source: string, choice: UpstreamChoice, suffix: boolean, since: string): void => {
     const checked = checkHost(raw, policy.hairpin.clusterDomain);
     if (!checked.ok) return void skipped.push({ host: raw, reason: checked.reason, source, kind: 'invalid' });
     if (choice.upstream === undefined) return void skipped.push({ host: checked.host, reason: choice.why, source, kind: 'unmapped' });
     const byUpstream = claims.get(checked.host) ?? new Map<string, Claim>();
     claims.set(checked.host, byUpstream);
-    const entry = byUpstream.get(choice.upstream) ?? { sources: new Set<string>(), classes: new Set<string>(), suffix: false };
+    const entry = byUpstream.get(choice.upstream) ?? { sources: new Set<string>(), classes: new Set<string>(), suffix: false, since };
     byUpstream.set(choice.upstream, entry);
     entry.sources.add(source);
+    if (since < entry.since) entry.since = since;
     if (choice.class !== undefined) entry.classes.add(choice.class);
     entry.suffix ||= suffix;
   };
@@ -117,7 +124,8 @@ export function planRoutes(snapshot: Snapshot, policy: RoutePolicy): RoutePlan {
     if (!selectsIngress(policy.ingressClasses, ingress, snapshot.ingressClasses)) continue;
     if (!selected(ingress.metadata, source, () => ingressHosts(ingress))) continue;
     const choice = upstreamForIngress(policy.mode, ingressClassOf(ingress, snapshot.ingressClasses));
-    for (const raw of ingressHosts(ingress)) claim(raw, source, choice, false);
+    const since = createdAt(ingress.metadata);
+    for (const raw of ingressHosts(ingress)) claim(raw, source, choice, false, since);
   }
   // Without --target routes are ignored here; the controller says so once, not per host.
   if (policy.mode.kind === 'targets') {
@@ -125,8 +133,9 @@ export function planRoutes(snapshot: Snapshot, policy: RoutePolicy): RoutePlan {
       const source = objectKey((route.kind ?? 'route').toLowerCase(), route.metadata);
       const hostnames = routeHostnames(route, snapshot.gateways ?? []);
       if (!selected(route.metadata, source, () => [...new Set(hostnames.map((h) => h.hostname))])) continue;
+      const since = createdAt(route.metadata);
       for (const { hostname, gateway, gatewayClass } of hostnames) {
-        claim(hostname, source, upstreamForGateway(policy.mode, gateway, gatewayClass), hostname.startsWith('*.'));
+        claim(hostname, source, upstreamForGateway(policy.mode, gateway, gatewayClass), hostname.startsWith('*.'), since);
       }
     }
   }
@@ -153,11 +162,27 @@ export function planRoutes(snapshot: Snapshot, policy: RoutePolicy): RoutePlan {
       upstream: key,
       proxy: upstream.proxyProtocol,
       ...(host.startsWith('*.') ? { wildcard: entry.suffix ? 'suffix' : 'one-label' } : {}),
+      claimedSince: entry.since,
     });
   }
   routes.sort((a, b) => compare(a.host, b.host));
   skipped.sort((a, b) => compare(a.source, b.source) || compare(a.host, b.host) || compare(a.reason, b.reason));
   return { routes, skipped, upstreams };
+}
+
+/**
+ * Routes oldest claim first (ties by host): the order in which they keep their place when not all
+ * of them fit. An unknown age ('') sorts first: an object of unknown age is not a newcomer.
+ */
+export function byClaimAge(routes: readonly PlannedRoute[]): PlannedRoute[] {
+  return [...routes].sort((a, b) => compare(a.claimedSince, b.claimedSince) || compare(a.host, b.host));
+}
+
+/** RFC 3339 to the second, as the apiserver writes it, whether the cache holds a string or a Date. */
+function createdAt(meta: ObjectMeta | undefined): string {
+  const created = meta?.creationTimestamp;
+  if (created instanceof Date) return created.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return created ?? '';
 }
 
 /** One entry per claimant, each naming the others: each owner sees whom to talk to. */
