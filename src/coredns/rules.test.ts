@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { MAX_NAMES_PER_RULE, rewriteRules, type Route } from './rules.js';
+import fc from 'fast-check';
+import { MAX_PATTERN_LENGTH, rewriteRules, type Route } from './rules.js';
 
 const T = 'hairpin-proxy-haproxy.hairpin-proxy.svc.cluster.local';
 const OTHER = 'other-proxy.hairpin-proxy.svc.cluster.local';
@@ -12,7 +13,7 @@ describe('rewriteRules', () => {
     [
       'several hosts under one parent: one regex alternation',
       routes(['c.example.com', 'a.example.com', 'b-2.example.com']),
-      [String.raw`rewrite stop name regex ^(a|b-2|c)\.example\.com\.$ ${T}. answer auto`],
+      [String.raw`rewrite stop name regex ^(?:a|b-2|c)\.example\.com\.$ ${T}. answer auto`],
     ],
     ['a wildcard: exactly one more label', routes(['*.example.com']), [String.raw`rewrite stop name regex ^[^.]+\.example\.com\.$ ${T}. answer auto`]],
     [
@@ -21,13 +22,9 @@ describe('rewriteRules', () => {
       [String.raw`rewrite stop name regex ^[^.]+\.example\.com\.$ ${T}. answer auto`],
     ],
     [
-      'the apex and deeper names are not covered by the wildcard',
+      'the apex and deeper names are not covered by the wildcard: they get their own exact pattern, before it',
       routes(['example.com', '*.example.com', 'a.b.example.com']),
-      [
-        String.raw`rewrite stop name exact a.b.example.com ${T}. answer auto`,
-        String.raw`rewrite stop name exact example.com ${T}. answer auto`,
-        String.raw`rewrite stop name regex ^[^.]+\.example\.com\.$ ${T}. answer auto`,
-      ],
+      [String.raw`rewrite stop name regex ^(?:a\.b\.)?example\.com\.$ ${T}. answer auto`, String.raw`rewrite stop name regex ^[^.]+\.example\.com\.$ ${T}. answer auto`],
     ],
     [
       'an exact host routed elsewhere comes before the wildcard, so that it wins',
@@ -37,7 +34,7 @@ describe('rewriteRules', () => {
     [
       'groups are per target as well as per parent',
       [...routes(['a.example.com', 'b.example.com']), ...routes(['c.example.com'], OTHER)],
-      [String.raw`rewrite stop name regex ^(a|b)\.example\.com\.$ ${T}. answer auto`, `rewrite stop name exact c.example.com ${OTHER}. answer auto`],
+      [String.raw`rewrite stop name regex ^(?:a|b)\.example\.com\.$ ${T}. answer auto`, `rewrite stop name exact c.example.com ${OTHER}. answer auto`],
     ],
     [
       'a Gateway API wildcard: one or more labels, after the Ingress ones',
@@ -53,7 +50,7 @@ describe('rewriteRules', () => {
       [String.raw`rewrite stop name regex ^.+\.shop\.example\.com\.$ ${OTHER}. answer auto`, String.raw`rewrite stop name regex ^.+\.example\.com\.$ ${T}. answer auto`],
     ],
     ['duplicates are removed', routes(['a.example.com', 'a.example.com']), [`rewrite stop name exact a.example.com ${T}. answer auto`]],
-    ['a single-label host is matched as a name in the root zone', routes(['intranet', 'wiki']), [String.raw`rewrite stop name regex ^(intranet|wiki)\.$ ${T}. answer auto`]],
+    ['a single-label host is matched as a name in the root zone', routes(['intranet', 'wiki']), [String.raw`rewrite stop name regex ^(?:intranet|wiki)\.$ ${T}. answer auto`]],
   ])('%s', (_name, input, rules) => {
     expect(rewriteRules(input)).toEqual(rules);
   });
@@ -62,29 +59,88 @@ describe('rewriteRules', () => {
     const hosts = ['z.a.io', 'b.example.com', '*.x.org', 'a.example.com', 'm.a.io', 'q.x.org'];
     expect(rewriteRules(routes([...hosts].reverse()))).toEqual(rewriteRules(routes(hosts)));
     expect(rewriteRules(routes(hosts))).toEqual([
-      String.raw`rewrite stop name regex ^(m|z)\.a\.io\.$ ${T}. answer auto`,
-      String.raw`rewrite stop name regex ^(a|b)\.example\.com\.$ ${T}. answer auto`,
+      String.raw`rewrite stop name regex ^(?:(?:a|b)\.example\.com|(?:m|z)\.a\.io)\.$ ${T}. answer auto`,
       String.raw`rewrite stop name regex ^[^.]+\.x\.org\.$ ${T}. answer auto`,
     ]);
   });
 
-  it(`caps an alternation at ${MAX_NAMES_PER_RULE} names`, () => {
-    const labels = Array.from({ length: 2 * MAX_NAMES_PER_RULE + 1 }, (_, i) => `h${String(i).padStart(3, '0')}`);
-    const rules = rewriteRules(routes(labels.map((label) => `${label}.example.com`)));
-    expect(rules).toHaveLength(3);
-    expect(rules[0]).toBe(String.raw`rewrite stop name regex ^(${labels.slice(0, 100).join('|')})\.example\.com\.$ ${T}. answer auto`);
-    expect(rules[1]).toBe(String.raw`rewrite stop name regex ^(${labels.slice(100, 200).join('|')})\.example\.com\.$ ${T}. answer auto`);
-    expect(rules[2]).toBe(`rewrite stop name exact h200.example.com ${T}. answer auto`);
+  it.each<[string, string[], string]>([
+    ['parents are written once: a trie over the sorted names', ['a.shop.example.com', 'b.blog.example.com', 'c.shop.example.com'], String.raw`^(?:(?:a|c)\.shop|b\.blog)\.example\.com\.$`],
+    ['a common prefix is written once too', ['api-1.example.com', 'api-2.example.com', 'web.example.com'], String.raw`^(?:api-(?:1|2)|web)\.example\.com\.$`],
+    ['a name that is the parent of another is an optional part', ['example.com', 'a.example.com'], String.raw`^(?:a\.)?example\.com\.$`],
+    ['names of different depths and zones share one pattern', ['intranet', 'a.x.com', 'b.y.org'], String.raw`^(?:a\.x\.com|b\.y\.org|intranet)\.$`],
+    ['one-label wildcards of one target share one pattern of their parents', ['*.example.com', '*.a.example.com', '*.example.org'], String.raw`^[^.]+\.(?:a\.example\.com|example\.(?:com|org))\.$`],
+  ])('%s', (_name, hosts, pattern) => {
+    expect(rewriteRules(routes(hosts))).toEqual([`rewrite stop name regex ${pattern} ${T}. answer auto`]);
   });
 
-  it("keeps the longest possible pattern under CoreDNS's 10,000-character regex limit", () => {
+  it(`splits a target's names into contiguous sorted runs, each pattern at most ${MAX_PATTERN_LENGTH} characters`, () => {
+    const hosts = Array.from({ length: 3_000 }, (_, i) => `svc-${i}.team-${i}.example${i % 7}.com`);
+    const rules = rewriteRules(routes(hosts));
+    const patterns = rules.map((rule) => rule.split(' ')[4] ?? '');
+    expect(rules.length).toBeGreaterThan(1);
+    for (const pattern of patterns) expect(pattern.length).toBeLessThanOrEqual(MAX_PATTERN_LENGTH);
+    // Packed: every rule but the last is filled to within a few percent of the limit.
+    for (const pattern of patterns.slice(0, -1)) expect(pattern.length).toBeGreaterThan(MAX_PATTERN_LENGTH * 0.9);
+    // Contiguous: each run of the sorted names is matched by one rule, in order.
+    const sorted = [...hosts].sort();
+    const owners = sorted.map((host) => patterns.findIndex((pattern) => new RegExp(pattern).test(`${host}.`)));
+    expect(owners).toEqual([...owners].sort((a, b) => a - b));
+    expect(new Set(owners).size).toBe(rules.length);
+  });
+
+  it('a shorter limit gives more, shorter rules that match the same names', () => {
+    const hosts = Array.from({ length: 500 }, (_, i) => `app-${i}.team-${i % 20}.example.com`);
+    const short = rewriteRules(routes(hosts), { maxPatternLength: 1_000 });
+    expect(short.length).toBeGreaterThan(rewriteRules(routes(hosts)).length);
+    for (const rule of short) expect((rule.split(' ')[4] ?? '').length).toBeLessThanOrEqual(1_000);
+  });
+
+  it("keeps the longest names under CoreDNS's 10,000-character regex limit", () => {
     // 63 + 1 + 185 = 249 characters: names are at most 253.
     const parent = Array.from({ length: 3 }, () => 'p'.repeat(61)).join('.');
-    const labels = Array.from({ length: MAX_NAMES_PER_RULE }, (_, i) => `${String(i).padStart(3, '0')}${'x'.repeat(60)}`);
-    const [rule] = rewriteRules(routes(labels.map((label) => `${label}.${parent}`)));
-    const pattern = rule?.split(' ')[4] ?? '';
-    expect(pattern.length).toBeGreaterThan(6_000);
-    expect(pattern.length).toBeLessThan(10_000);
+    const hosts = Array.from({ length: 400 }, (_, i) => `${String(i).padStart(3, '0')}${'x'.repeat(60)}.${parent}`);
+    for (const rule of rewriteRules(routes(hosts))) expect((rule.split(' ')[4] ?? '').length).toBeLessThanOrEqual(10_000);
+  });
+
+  describe('the patterns accept exactly the routed names (JS RegExp agrees with RE2 on this syntax)', () => {
+    const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,4}[a-z0-9])?$/);
+    const name = fc.array(label, { minLength: 1, maxLength: 4 }).map((labels) => labels.join('.'));
+    const matchers = (rules: readonly string[]) =>
+      rules.map((rule) => {
+        const [, , , type = '', from = ''] = rule.split(' ');
+        return type === 'exact' ? (fqdn: string) => fqdn === `${from}.` : (fqdn: string) => new RegExp(from).test(fqdn);
+      });
+
+    it('for generated sets and near-misses: one label more or less, a changed character, a suffix or prefix added', () => {
+      fc.assert(
+        fc.property(fc.uniqueArray(name, { minLength: 1, maxLength: 300 }), fc.integer({ min: 40, max: 2_000 }), (hosts, max) => {
+          const tests = matchers(rewriteRules(routes(hosts), { maxPatternLength: max }));
+          const routed = new Set(hosts);
+          const nearMisses = hosts.flatMap((host) => [`x${host}`, `${host}x`, `x.${host}`, `${host}.x`, host.split('.').slice(1).join('.'), host.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a')), host.replace('.', '')]);
+          for (const candidate of [...hosts, ...nearMisses].filter((host) => host !== '')) {
+            expect([candidate, tests.filter((test) => test(`${candidate}.`)).length]).toEqual([candidate, routed.has(candidate) ? 1 : 0]);
+          }
+        }),
+        { numRuns: 150 },
+      );
+    });
+
+    it('for one-label wildcards: exactly one more label than a parent', () => {
+      fc.assert(
+        fc.property(fc.uniqueArray(name, { minLength: 1, maxLength: 100 }), label, (parents, first) => {
+          const tests = matchers(rewriteRules(routes(parents.map((parent) => `*.${parent}`))));
+          for (const parent of parents) {
+            expect(tests.some((test) => test(`${first}.${parent}.`))).toBe(true);
+            const deeper = `${first}.${first}.${parent}`;
+            const covered = parents.some((other) => deeper.endsWith(`.${other}`) && deeper.split('.').length === other.split('.').length + 1);
+            expect(tests.some((test) => test(`${deeper}.`))).toBe(covered);
+            expect(tests.some((test) => test(`${parent}.`))).toBe(parents.some((other) => parent.endsWith(`.${other}`) && parent.split('.').length === other.split('.').length + 1));
+          }
+        }),
+        { numRuns: 100 },
+      );
+    });
   });
 
   it.each([
