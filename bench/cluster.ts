@@ -100,23 +100,31 @@ export async function startBenchCluster(label: string): Promise<BenchCluster> {
   };
 }
 
-/** Watches the CoreDNS ConfigMap; each event is stamped on arrival, before anything else runs. */
+/**
+ * Watches the CoreDNS ConfigMap; each event is stamped on arrival, before anything else runs. The
+ * watch is resumed from the last revision whenever it ends (client-node ends a quiet watch after
+ * its inactivity timeout, e.g. while Ingresses are being created in bulk).
+ */
 async function watchCorefile(plane: ControlPlane, revisions: CorefileRevision[]): Promise<() => void> {
   const watch = new Watch(plane.kubeConfig('admin'));
+  const path = `/api/v1/namespaces/${COREDNS_NAMESPACE}/configmaps`;
+  let stopping = false;
+  let request: AbortController | undefined;
   const onEvent = (_type: string, object: { metadata?: { resourceVersion?: string }; data?: Record<string, string> }) => {
     revisions.push({ at: performance.now(), resourceVersion: object.metadata?.resourceVersion ?? '', corefile: object.data?.[COREDNS_KEY] ?? '' });
   };
-  const path = `/api/v1/namespaces/${COREDNS_NAMESPACE}/configmaps`;
-  let stopping = false;
-  const request = await watch.watch(path, { fieldSelector: `metadata.name=${COREDNS_CONFIGMAP}` }, onEvent, (error: unknown) => {
-    if (error && !stopping) process.stderr.write(`bench: the ConfigMap watch ended: ${String(error)}\n`);
-  });
-  const stop = () => {
-    stopping = true;
-    request.abort();
+  const start = async (): Promise<void> => {
+    const resourceVersion = revisions.at(-1)?.resourceVersion;
+    request = await watch.watch(path, { fieldSelector: `metadata.name=${COREDNS_CONFIGMAP}`, ...(resourceVersion ? { resourceVersion } : {}) }, onEvent, () => {
+      if (!stopping) start().catch((error: unknown) => process.stderr.write(`bench: cannot resume the ConfigMap watch: ${String(error)}\n`));
+    });
   };
+  await start();
   await waitFor(() => revisions.length > 0, { timeoutMs: 10_000, what: 'the ConfigMap watch to start' });
-  return stop;
+  return () => {
+    stopping = true;
+    request?.abort();
+  };
 }
 
 /**

@@ -42,6 +42,8 @@ export type ToolName =
   | 'buildah'
   | 'busybox'
   | 'shellcheck'
+  | 'dnsperf'
+  | 'gnuplot'
   // Not a binary: the directory of the Gateway API CRDs, {experimental,standard}/*.yaml.
   | 'gateway-api-crds'
   // Not a binary: the DNSEndpoint CRD's YAML file (of EXTERNAL_DNS_VERSION).
