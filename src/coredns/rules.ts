@@ -198,8 +198,8 @@ function alternatives(middles: readonly string[]): string {
 function runsByFirst(sorted: readonly string[]): string[][] {
   const runs: string[][] = [];
   for (const name of sorted) {
-    const run = runs[runs.length - 1];
-    if (run?.[0]?.[0] === name[0]) run.push(name);
+    const run = runs.at(-1);
+    if (run !== undefined && run[0]?.[0] === name[0]) run.push(name);
     else runs.push([name]);
   }
   return runs;

@@ -1,0 +1,58 @@
+/**
+ * Keeping what we write under a size limit (a ConfigMap holds at most 1 MiB of data) without ever
+ * taking a name away from a host that has it: given routes ordered oldest claim first, the routes
+ * kept are the longest prefix whose rendering fits, so a route can only be dropped in favour of
+ * routes older than itself. A new host that does not fit is dropped; routed hosts stay routed.
+ */
+
+/** What the API server accepts as a ConfigMap's data, all keys together. */
+export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
+
+export interface Fitted<T> {
+  /** The longest prefix of the routes whose rendering fits (all of them when everything fits). */
+  readonly kept: readonly T[];
+  /** The rest, in the given order: the newest claims, which did not fit. */
+  readonly dropped: readonly T[];
+  /** The rendering of `kept`: what to write. */
+  readonly text: string;
+  /** Its size in UTF-8 bytes. */
+  readonly bytes: number;
+  /** False when even no routes at all do not fit: the text around our rules is over the limit by itself. */
+  readonly fits: boolean;
+}
+
+/**
+ * The longest prefix of `routes` (ordered oldest claim first) whose `render` is at most
+ * `maxBytes` UTF-8 bytes, found by bisection over the prefix length: one render when everything
+ * fits (the usual case), about log2(routes) when not. Bisection finds the longest prefix when the
+ * rendering grows with the prefix; our rules do, up to the few percent of slack with which
+ * rules are packed, where it may keep a prefix a few routes shorter than the longest. Whatever it
+ * keeps, it has rendered and measured.
+ */
+export function fitRoutes<T>(routes: readonly T[], render: (routes: readonly T[]) => string, maxBytes: number): Fitted<T> {
+  const measure = (count: number) => {
+    const text = render(routes.slice(0, count));
+    return { count, text, bytes: utf8Bytes(text) };
+  };
+  const all = measure(routes.length);
+  if (all.bytes <= maxBytes) return result(routes, all, true);
+  let good = measure(0);
+  if (good.bytes > maxBytes) return result(routes, good, false);
+  let bad = routes.length;
+  while (bad - good.count > 1) {
+    const middle = measure(Math.floor((good.count + bad) / 2));
+    if (middle.bytes <= maxBytes) good = middle;
+    else bad = middle.count;
+  }
+  return result(routes, good, true);
+}
+
+function result<T>(routes: readonly T[], { count, text, bytes }: { count: number; text: string; bytes: number }, fits: boolean): Fitted<T> {
+  return { kept: routes.slice(0, count), dropped: routes.slice(count), text, bytes, fits };
+}
+
+const encoder = new TextEncoder();
+
+function utf8Bytes(text: string): number {
+  return encoder.encode(text).byteLength;
+}
