@@ -17,7 +17,7 @@ function desired(ips: string[], proxyProtocol: ProxyProtocol = 'v1'): DesiredHap
 function setup() {
   const api = new FakeDataPlane();
   const { log, lines } = captureLogger();
-  const sink = new HaproxySink(api);
+  const sink = new HaproxySink(api, { fileQuietMs: 0 });
   return { api, lines, sink, apply: (want: DesiredHaproxy, dryRun = false) => sink.apply(want, { log, dryRun }) };
 }
 
@@ -265,5 +265,24 @@ describe('HaproxySink: runtime first, the file after', () => {
     await sink.flush();
     expect(api.calls).toContain('GET snapshot');
     expect(inFile(api, b80)).toEqual(['10.0.0.1:80']);
+  });
+});
+
+describe('HaproxySink: the file waits for a quiet replica', () => {
+  it('writes no line while syncs keep coming, and every owed line once they stop', async () => {
+    const api = new FakeDataPlane();
+    const { log } = captureLogger();
+    const sink = new HaproxySink(api, { fileQuietMs: 40, fileMaxLagMs: 10_000 });
+    const apply = (ips: string[]) => sink.apply(desired(ips), { log, dryRun: false });
+    await apply(['10.0.0.1', '10.0.0.2']);
+    api.calls.length = 0;
+    for (const ips of [['10.0.0.1'], ['10.0.0.2'], ['10.0.0.1', '10.0.0.2'], ['10.0.0.2']]) {
+      await apply(ips);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(api.calls.filter((call) => call.startsWith('PUT server'))).toEqual([]);
+    await sink.flush();
+    expect(api.calls.filter((call) => call.startsWith('PUT server')).length).toBeGreaterThan(0);
+    expect(inFile(api, 'hairpin_ingress_80')).toEqual(serving(api, 'hairpin_ingress_80'));
   });
 });

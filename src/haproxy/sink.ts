@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
 import type { ConfigSnapshot, DataPlaneClient, RequestOptions, WriteTarget } from './dataplane/client.js';
 import { DataPlaneError } from './dataplane/errors.js';
@@ -54,6 +55,17 @@ export interface HaproxySinkContext {
 
 const MAX_ATTEMPTS = 3;
 
+export interface HaproxySinkOptions {
+  /**
+   * The file follows the runtime once the replica has had no sync for this long (default 300 ms):
+   * each line costs the API a `haproxy -c`, and under endpoint churn the next sync would only
+   * wait for it. Tests set 0.
+   */
+  readonly fileQuietMs?: number;
+  /** ... or once a line has been owed this long, churn or not (default 5 s). */
+  readonly fileMaxLagMs?: number;
+}
+
 /** What one sync reads: the file as known, and what HAProxy serves of it. */
 interface View {
   readonly file: ConfigSnapshot;
@@ -71,8 +83,9 @@ interface View {
  * Each file write costs the API a `haproxy -c` (~100 ms); a runtime call, a few milliseconds. So
  * the sink remembers the file it last read or wrote (trusted while the API's version says it is
  * the same, forgotten on any error) and reads per sync only the version and, per backend, what
- * HAProxy serves, all at once. The lines the file owes are written between syncs: a sync waits
- * for at most the one file write in flight, and only when it touches the same server or the file.
+ * HAProxy serves, all at once. The lines the file owes are written between syncs, once the
+ * replica is quiet: a sync waits for at most the one file write in flight, and only when it
+ * touches the same server or the file.
  */
 export class HaproxySink {
   #file: ConfigSnapshot | undefined;
@@ -82,8 +95,18 @@ export class HaproxySink {
   #fileWrite: { readonly key: string; readonly done: Promise<unknown> } | undefined;
   #following: Promise<void> | undefined;
   #context: HaproxySinkContext | undefined;
+  #lastSync = 0;
+  #owedSince = 0;
+  readonly #quietMs: number;
+  readonly #maxLagMs: number;
 
-  constructor(private readonly api: DataPlane) {}
+  constructor(
+    private readonly api: DataPlane,
+    options: HaproxySinkOptions = {},
+  ) {
+    this.#quietMs = options.fileQuietMs ?? 300;
+    this.#maxLagMs = options.fileMaxLagMs ?? 5_000;
+  }
 
   async apply(desired: DesiredHaproxy, context: HaproxySinkContext): Promise<HaproxyOutcome> {
     const request: RequestOptions = context.signal ? { signal: context.signal } : {};
@@ -247,11 +270,13 @@ export class HaproxySink {
     this.#applying = applying;
     return () => {
       if (this.#applying === applying) this.#applying = undefined;
+      this.#lastSync = performance.now();
       leave();
     };
   }
 
   #owe(lines: ReadonlyArray<{ backend: string; server: Server }>): void {
+    if (this.#owed.size === 0) this.#owedSince = performance.now();
     this.#owed = new Map(lines.map((line) => [`${line.backend}/${line.server.name}`, line]));
   }
 
@@ -271,6 +296,14 @@ export class HaproxySink {
       // After the sync has been reported, and after a sync the queue starts at once.
       await new Promise((resolve) => setImmediate(resolve));
       while (this.#applying) await this.#applying;
+      const now = performance.now();
+      const waitMs = Math.min(this.#lastSync + this.#quietMs, this.#owedSince + this.#maxLagMs) - now;
+      if (waitMs > 0) {
+        // Unreferenced: a pending file write never keeps the process alive; cancelled with the term.
+        const woke = await sleep(waitMs, true, { ref: false, ...(this.#context?.signal ? { signal: this.#context.signal } : {}) }).catch(() => false);
+        if (!woke) return;
+        continue;
+      }
       const context = this.#context;
       const [key, line] = this.#owed.entries().next().value ?? [];
       if (!context || context.signal?.aborted || !this.#file || !key || !line) return;
