@@ -300,4 +300,27 @@ describe('planRoutes with --target', () => {
       }),
     );
   });
+  it('plans the same from reused objects as from scratch, whatever changed between syncs', () => {
+    const specArb = fc.record({ cls: fc.constantFrom('nginx', 'eg'), hosts: fc.array(fc.constantFrom('a.example.com', 'b.example.com', 'Bad_Host', '*.example.com'), { maxLength: 3 }) });
+    const stepArb = fc.array(fc.record({ index: fc.nat({ max: 5 }), spec: fc.option(specArb) }), { maxLength: 4 });
+    fc.assert(
+      fc.property(fc.array(specArb, { minLength: 1, maxLength: 6 }), fc.array(stepArb, { maxLength: 5 }), fc.boolean(), (initial, steps, newClasses) => {
+        const policy = withTargets();
+        let ingresses = initial.map((spec, i) => anIngress(`i${i}`, { className: spec.cls, hosts: spec.hosts }));
+        let ingressClasses = [anIngressClass('nginx')];
+        for (const changes of steps) {
+          // Each step replaces, adds or deletes a few objects and keeps the others as the same references.
+          const next = [...ingresses];
+          for (const { index, spec } of changes) {
+            if (spec === null) next.splice(index, 1);
+            else next[Math.min(index, next.length)] = anIngress(`i${index}`, { className: spec.cls, hosts: spec.hosts });
+          }
+          ingresses = next;
+          if (newClasses) ingressClasses = [anIngressClass('nginx')];
+          const snapshot = { ingresses, ingressClasses, gateways, routes: [] };
+          expect(planRoutes(snapshot, policy)).toEqual(planRoutes(snapshot, { ...policy }));
+        }
+      }),
+    );
+  });
 });
