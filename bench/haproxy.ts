@@ -50,8 +50,16 @@ export async function benchHaproxy(say: (line: string) => void): Promise<Haproxy
     const wrkSeed: number[] = [];
     for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
       wrkDirect.push(await wrkRate(`http://${pod}:${scenario.plainPort}/`, { connections: CONCURRENCY, seconds: WRK_SECONDS }));
-      wrkProxied.push(await wrkRate(`http://127.0.0.1:${scenario.frontPort}/`, { connections: CONCURRENCY, seconds: WRK_SECONDS }));
-      wrkSeed.push(await wrkRate(`http://127.0.0.1:${seedPort}/`, { connections: CONCURRENCY, seconds: WRK_SECONDS }));
+      // Ours and the seed swap places every round: on a shared machine the load drifts.
+      const ours = () => wrkRate(`http://127.0.0.1:${scenario.frontPort}/`, { connections: CONCURRENCY, seconds: WRK_SECONDS });
+      const seed = () => wrkRate(`http://127.0.0.1:${seedPort}/`, { connections: CONCURRENCY, seconds: WRK_SECONDS });
+      if (round % 2 === 0) {
+        wrkProxied.push(await ours());
+        wrkSeed.push(await seed());
+      } else {
+        wrkSeed.push(await seed());
+        wrkProxied.push(await ours());
+      }
     }
     const mean = (rates: number[]) => rates.reduce((a, b) => a + b, 0) / rates.length;
     say(`throughput (wrk, ${THROUGHPUT_ROUNDS} alternating rounds of ${WRK_SECONDS} s, ${CONCURRENCY} keep-alive connections): direct ${mean(wrkDirect).toFixed(0)}/s, through hairpin HAProxy ${mean(wrkProxied).toFixed(0)}/s, through the original hairpin-proxy's HAProxy ${mean(wrkSeed).toFixed(0)}/s`);
