@@ -59,6 +59,8 @@ const PURE = [
   'haproxy/plan.ts',
   'haproxy/replicas.ts',
   'reconcile/retry.ts',
+  'reconcile/fitted-dns.ts',
+  'coredns/fit.ts',
   'repeats.ts',
   'cancel.ts',
 ];

@@ -40,6 +40,7 @@ export function createMetrics() {
       registers: [registry],
     }),
     skippedHosts: new Gauge({ name: 'hairpin_proxy_skipped_hosts', help: 'Ingress hosts refused as invalid', registers: [registry] }),
+    routesDropped: new Gauge({ name: 'hairpin_proxy_routes_dropped', help: 'Routed hosts left out because they do not fit in the DNS ConfigMap (newest claims first)', registers: [registry] }),
   };
 }
 

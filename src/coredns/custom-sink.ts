@@ -3,6 +3,7 @@ import { KubeError } from '../kube/errors.js';
 import { kubeCall } from '../kube/request.js';
 import type { ObjectRef } from '../model/objects.js';
 import { OVERRIDE_KEY } from './custom.js';
+import { CONFIGMAP_MAX_BYTES, roomFor } from './fit.js';
 import { lineDiff } from './diff.js';
 import type { SinkContext, SinkOutcome } from './sink.js';
 
@@ -30,11 +31,15 @@ export class CorednsCustomSink {
     return `ConfigMap ${this.namespace}/${this.name} key ${OVERRIDE_KEY}`;
   }
 
-  /** Writes the override, or removes it (undefined). Reading is forbidden or absent: nothing of ours there to remove. */
-  async write(content: string | undefined, context: SinkContext): Promise<SinkOutcome> {
+  /**
+   * Writes the override, or removes it (undefined). Reading is forbidden or absent: nothing of ours
+   * there to remove. A function is given the bytes the ConfigMap's other keys leave for ours.
+   */
+  async write(override: string | undefined | ((room: number) => string | undefined), context: SinkContext): Promise<SinkOutcome> {
     const { namespace, name } = this;
     for (let attempt = 1; attempt <= 5; attempt += 1) {
-      const current = await this.#read(context.signal, content === undefined);
+      const current = await this.#read(context.signal, override === undefined);
+      const content = typeof override === 'function' ? override(current === 'absent' ? CONFIGMAP_MAX_BYTES : roomFor(current.data, OVERRIDE_KEY)) : override;
       if (current === 'absent') {
         if (content === undefined) return { action: 'unchanged', diff: '', attempts: attempt };
         const diff = lineDiff('', content);

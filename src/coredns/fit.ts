@@ -51,6 +51,13 @@ function result<T>(routes: readonly T[], { count, text, bytes }: { count: number
   return { kept: routes.slice(0, count), dropped: routes.slice(count), text, bytes, fits };
 }
 
+/** The bytes a ConfigMap has left for key: the API server caps all of its values together at 1 MiB. */
+export function roomFor(data: Readonly<Record<string, string>>, key: string): number {
+  let others = 0;
+  for (const [name, value] of Object.entries(data)) if (name !== key) others += utf8Bytes(value);
+  return CONFIGMAP_MAX_BYTES - others;
+}
+
 const encoder = new TextEncoder();
 
 function utf8Bytes(text: string): number {

@@ -4,8 +4,8 @@ import type { Logger } from '../log.js';
 import type { ObjectRef } from '../model/objects.js';
 import { lineDiff } from './diff.js';
 
-/** A pure edit of the Corefile text, seeing the ConfigMap's labels; throws for a Corefile it must not touch. */
-export type CorefileEdit = (corefile: string, configMap: { readonly labels: Readonly<Record<string, string>> }) => string;
+/** A pure edit of the Corefile text, seeing the ConfigMap's labels and keys; throws for a Corefile it must not touch. */
+export type CorefileEdit = (corefile: string, configMap: { readonly labels: Readonly<Record<string, string>>; readonly data: Readonly<Record<string, string>> }) => string;
 
 export interface SinkOutcome {
   readonly action: 'unchanged' | 'updated' | 'dry-run';
@@ -32,7 +32,7 @@ export class CorednsSink {
 
   constructor(
     private readonly store: ConfigMapStore,
-    private readonly key: string,
+    readonly key: string,
   ) {
     this.#object = { kind: 'ConfigMap', apiVersion: 'v1', namespace: store.namespace, name: store.name };
   }

@@ -10,6 +10,7 @@ import type { Replica } from '../haproxy/replicas.js';
 import { HaproxySink } from '../haproxy/sink.js';
 import { FakeDataPlane } from '../testing/fake-dataplane.js';
 import type { RoutePolicy } from '../plan/routes.js';
+import { CONFIGMAP_MAX_BYTES } from '../coredns/fit.js';
 import { COREDNS_KEY, Controller, dnsWritePacing } from './controller.js';
 
 const corefile = '.:53 {\n    errors\n    kubernetes cluster.local in-addr.arpa ip6.arpa\n    forward . /etc/resolv.conf\n}\n';
@@ -22,8 +23,8 @@ const policy: RoutePolicy = {
   rewriteWhenIpModeProxy: false,
 };
 
-function setup(initial: Snapshot, options: { dryRun?: boolean } = {}) {
-  const store = new FakeConfigMapStore({ Corefile: corefile });
+function setup(initial: Snapshot, options: { dryRun?: boolean; otherKeys?: Record<string, string> } = {}) {
+  const store = new FakeConfigMapStore({ Corefile: corefile, ...options.otherKeys });
   const events = new FakeEventRecorder();
   const { log, lines } = captureLogger();
   let snapshot = initial;
@@ -248,5 +249,43 @@ describe('dnsWritePacing (--write-interval)', () => {
     expect(result.outcome.action).toBe(action);
     expect(store.writes - writes).toBe(action === 'updated' ? 1 : 0);
     expect(dnsWritePacing(intervalMs)(result)).toEqual(expected);
+  });
+});
+
+describe('routes that do not fit in the ConfigMap', () => {
+  const aged = (name: string, hosts: string[], at: string) => {
+    const ingress = anIngress(name, { hosts });
+    return { ...ingress, metadata: { ...ingress.metadata, creationTimestamp: at } };
+  };
+  // Another key fills the ConfigMap to within 700 bytes of its limit: room for a few rules only.
+  const otherKeys = { padding: 'x'.repeat(CONFIGMAP_MAX_BYTES - corefile.length - 700) };
+  /** Whether the Corefile's rules route host, read as CoreDNS reads them. */
+  const routes = (written: string, host: string) =>
+    [...written.matchAll(/rewrite stop name (exact|regex) (\S+) /g)].some(([, type, from = '']) => (type === 'exact' ? from === host : new RegExp(from).test(`${host}.`)));
+  const hostsOf = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}-${i}.team-${i}.example${i}.org`);
+
+  it('routes the oldest claims that fit, names the rest once (log, Warning Event, gauge), and never writes nothing', async () => {
+    const older = aged('older', hostsOf('old', 3), '2026-01-01T00:00:00Z');
+    const newer = aged('newer', hostsOf('new', 40), '2026-12-01T00:00:00Z');
+    const { controller, store, events, lines } = setup({ ingresses: [newer, older], ingressClasses: [] }, { otherKeys });
+    const first = await controller.sync(COREDNS_KEY);
+    const written = store.data?.Corefile ?? '';
+    expect(first.outcome.action).toBe('updated');
+    expect(Buffer.byteLength(written) + Buffer.byteLength(otherKeys.padding)).toBeLessThanOrEqual(CONFIGMAP_MAX_BYTES);
+    for (const host of hostsOf('old', 3)) expect(routes(written, host)).toBe(true);
+    expect(routes(written, 'new-39.team-39.example39.org')).toBe(false);
+    const dropped = events.events.filter((event) => event.reason === 'RoutesDropped');
+    expect(dropped).toEqual([expect.objectContaining({ object: 'ConfigMap/kube-system/coredns', type: 'Warning' })]);
+    expect(dropped[0]?.message).toMatch(/^\d+ host\(s\) do not fit in ConfigMap kube-system\/coredns key Corefile .*new-39\.team-39\.example39\.org/);
+    expect(lines().filter((line) => line.msg === 'routes dropped: they do not fit in the ConfigMap')).toHaveLength(1);
+
+    await controller.sync(COREDNS_KEY);
+    expect(events.events.filter((event) => event.reason === 'RoutesDropped')).toHaveLength(1);
+  });
+
+  it('leaves the ConfigMap alone when even the Corefile without rules does not fit', async () => {
+    const { controller, store } = setup({ ingresses: [aged('a', ['a.example.com'], '2026-01-01T00:00:00Z')], ingressClasses: [] }, { otherKeys: { padding: 'x'.repeat(CONFIGMAP_MAX_BYTES) } });
+    await expect(controller.sync(COREDNS_KEY)).rejects.toThrow(/Corefile without our rules is \d+ bytes/);
+    expect(store.data?.Corefile).toBe(corefile);
   });
 });

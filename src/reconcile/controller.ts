@@ -1,6 +1,7 @@
 import { isCancelled } from '../cancel.js';
-import { CorefileError, removeHairpinRules, renderCorefile, type Route } from '../coredns/corefile.js';
-import { importsOverrides, renderOverride } from '../coredns/custom.js';
+import { CorefileError, removeHairpinRules } from '../coredns/corefile.js';
+import { importsOverrides } from '../coredns/custom.js';
+import { roomFor } from '../coredns/fit.js';
 import type { CorednsCustomSink } from '../coredns/custom-sink.js';
 import type { NodeLocalDnsSink } from '../coredns/nodelocal-sink.js';
 import type { CorednsSink, SinkContext, SinkOutcome } from '../coredns/sink.js';
@@ -15,10 +16,12 @@ import { nextSyncId, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { IngressTarget, ObjectRef, ServiceLike, Snapshot } from '../model/objects.js';
 import { planDnsEndpoints } from '../plan/dns-endpoints.js';
-import { planRoutes, type RoutePlan, type RoutePolicy } from '../plan/routes.js';
+import { planRoutes, type PlannedRoute, type RoutePlan, type RoutePolicy } from '../plan/routes.js';
 import { resolveUpstreams, upstreamRefs, type NamespacedName, type Upstream } from '../plan/upstreams.js';
 import type { SyncPacing } from '../queue/index.js';
 import { levelFor, RepeatFilter } from '../repeats.js';
+import { DroppedRoutesReport } from './dropped-routes.js';
+import { fitCorefile, fitOverride } from './fitted-dns.js';
 import { SkippedHostReport } from './skipped-hosts.js';
 
 export const COREDNS_KEY = 'coredns';
@@ -80,6 +83,7 @@ export type SyncResult =
 export class Controller {
   readonly #failures = new RepeatFilter();
   readonly #skipped: SkippedHostReport;
+  readonly #dropped: DroppedRoutesReport;
   /** Per replica key, the warnings about its desired config already logged. */
   readonly #haproxyWarnings = new Map<string, ReadonlySet<string>>();
   /** What node-local-dns said last (reconciled, skipped hosts), so that it is reported when it changes. */
@@ -92,6 +96,7 @@ export class Controller {
 
   constructor(private readonly deps: ControllerDeps) {
     this.#skipped = new SkippedHostReport(deps.events);
+    this.#dropped = new DroppedRoutesReport(deps.events, deps.metrics);
   }
 
   keys(): string[] {
@@ -154,14 +159,15 @@ export class Controller {
       const services = plan.upstreams.map((u) => ({ name: u.hairpinService, upstream: u.key, ports: u.ports }));
       await this.deps.hairpinServices.apply(services, context);
     }
-    const routes = plan.routes.map(({ host, target, wildcard }) => ({ host, target, ...(wildcard ? { wildcard } : {}) }));
-    const outcome = this.deps.dnsMode === 'external-dns' ? await this.#writeDnsEndpoints(plan, log, context) : await this.#writeDns(routes, context);
-    await this.#writeNodeLocal(plan.routes.map((route) => route.host), context);
+    const outcome = this.deps.dnsMode === 'external-dns' ? await this.#writeDnsEndpoints(plan, log, context) : await this.#writeDns(plan.routes, context);
+    this.#dropped.report(outcome.dropped, outcome, log);
+    const dropped = new Set(outcome.dropped.map((route) => route.host));
+    await this.#writeNodeLocal(plan.routes.flatMap((route) => (dropped.has(route.host) ? [] : [route.host])), context);
     if (outcome.action === 'updated') {
       this.deps.metrics?.writes.inc({ target: 'coredns' });
       const targets = plan.upstreams.map((upstream) => upstream.target);
       const to = targets.length === 1 ? (targets[0] ?? '') : `${targets.length} hairpin Services`;
-      this.deps.events.record(this.deps.coredns.object, 'Normal', 'CorefileUpdated', `hairpin-proxy routes ${plan.routes.length} hosts to ${to} (${outcome.location})`);
+      this.deps.events.record(this.deps.coredns.object, 'Normal', 'CorefileUpdated', `hairpin-proxy routes ${plan.routes.length - dropped.size} hosts to ${to} (${outcome.location})`);
     }
     return { syncId, key: COREDNS_KEY, plan, outcome };
   }
@@ -173,27 +179,35 @@ export class Controller {
    * changes (a new process counts), and a place this install is not granted (RBAC follows the
    * mode: deploy/components) held nothing of ours.
    */
-  async #writeDns(routes: readonly Route[], context: SinkContext): Promise<SinkOutcome & { readonly location: string }> {
+  async #writeDns(routes: readonly PlannedRoute[], context: SinkContext): Promise<DnsOutcome> {
     const { coredns, custom } = this.deps;
     const mode = this.deps.dnsMode ?? 'corefile';
     // One read both decides auto mode and carries the Corefile edit: the common case is one GET.
     let useCustom = false;
-    const written = await coredns.apply((corefile) => {
+    let dropped: readonly PlannedRoute[] = [];
+    const written = await coredns.apply((corefile, configMap) => {
       useCustom = custom !== undefined && (mode === 'custom' || (mode === 'auto' && importsOverrides(corefile)));
-      return useCustom ? corefile : renderCorefile(corefile, routes);
+      if (useCustom) return corefile;
+      const fitted = fitCorefile(corefile, routes, roomFor(configMap.data, coredns.key));
+      dropped = fitted.dropped;
+      return fitted.text ?? corefile;
     }, context);
     const place = useCustom ? 'custom' : 'corefile';
     const moved = place !== this.#lastPlace;
     if (useCustom && custom) {
-      const override = await custom.write(renderOverride(routes), context);
+      const override = await custom.write((room) => {
+        const fitted = fitOverride(routes, room);
+        dropped = fitted.dropped;
+        return fitted.text;
+      }, context);
       const cleaned = await coredns.apply(removeHairpinRules, context);
       this.#lastPlace = place;
-      return { ...override, action: combined(override, cleaned), location: custom.location };
+      return { ...override, action: combined(override, cleaned), location: custom.location, object: custom.object, dropped };
     }
     const cleaned = custom && moved ? ((await custom.write(undefined, context).catch(ignoreUnreadable)) ?? written) : written;
     if (moved) await this.deps.dnsEndpoints?.apply([], context);
     this.#lastPlace = place;
-    return { ...written, action: combined(written, cleaned), location: coredns.location };
+    return { ...written, action: combined(written, cleaned), location: coredns.location, object: coredns.object, dropped };
   }
 
   /**
@@ -201,7 +215,7 @@ export class Controller {
    * publish. What the other modes wrote is removed where it can be read; a CoreDNS ConfigMap that
    * is not there or not ours to read is what this mode is for, not an error.
    */
-  async #writeDnsEndpoints(plan: RoutePlan, log: Logger, context: SinkContext): Promise<SinkOutcome & { readonly location: string }> {
+  async #writeDnsEndpoints(plan: RoutePlan, log: Logger, context: SinkContext): Promise<DnsOutcome> {
     const sink = this.deps.dnsEndpoints as DnsEndpointsSink;
     const { objects, skipped } = planDnsEndpoints(plan, this.deps.hairpinServiceCache?.() ?? [], this.deps.policy.hairpin.namespace);
     for (const { host, reason } of skipped) log.debug({ host, reason }, 'no DNSEndpoint for a host yet');
@@ -209,7 +223,7 @@ export class Controller {
     await this.deps.coredns.apply(removeHairpinRules, context).catch(ignoreUnreadable);
     await this.deps.custom?.write(undefined, context).catch(ignoreUnreadable);
     const diff = `${written.created} created, ${written.updated} updated, ${written.removed} removed`;
-    return { action: written.action === 'absent' ? 'unchanged' : written.action, diff, attempts: 1, location: `DNSEndpoints in ${sink.namespace}` };
+    return { action: written.action === 'absent' ? 'unchanged' : written.action, diff, attempts: 1, location: `DNSEndpoints in ${sink.namespace}`, object: this.deps.coredns.object, dropped: [] };
   }
 
   /** node-local-dns sends only the cluster domain to CoreDNS: our hosts must be forwarded there too. */
@@ -277,6 +291,9 @@ export class Controller {
     }
   }
 }
+
+/** Where a sync wrote DNS, and the routes that did not fit there (external-dns has no limit). */
+type DnsOutcome = SinkOutcome & { readonly location: string; readonly object: ObjectRef; readonly dropped: readonly PlannedRoute[] };
 
 function ignoreUnreadable(error: unknown): undefined {
   if (error instanceof KubeError && (error.kind === 'NotFound' || error.kind === 'Forbidden')) return undefined;
