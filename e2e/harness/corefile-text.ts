@@ -32,15 +32,24 @@ export function withoutMarkerBlock(corefile: string): string {
 }
 
 /**
- * Whether the marker block has a rule for host: its first label and its parent domain appear in
- * one rewrite line (plain or regex-escaped). A loose check on the text; DNS answers are the proof.
+ * Whether the marker block routes host: some rewrite line's match accepts it (for `*.parent`, a
+ * name one label under parent), evaluated here on the words of the line with JavaScript's RegExp,
+ * which reads this simple syntax as RE2 does. Rules share patterns, so a host's text need not
+ * appear as such; DNS answers remain the proof.
  */
 export function blockMentions(block: string, host: string): boolean {
-  const dot = host.indexOf('.');
-  const [first, parent] = dot === -1 ? [host, ''] : [host.slice(0, dot), host.slice(dot + 1)];
-  const parentForms = [parent, parent.replaceAll('.', '\\.')];
+  const name = `${host.startsWith('*.') ? `wildcard-probe${host.slice(1)}` : host}.`;
   return block
     .split('\n')
-    .filter((line) => /^\s*rewrite\b/.test(line))
-    .some((line) => (first === '*' || line.includes(first)) && parentForms.some((form) => line.includes(form)));
+    .map((line) => line.replace(/#.*$/, '').trim().split(/\s+/))
+    .filter((words) => words[0] === 'rewrite')
+    .some((words) => {
+      const rest = words.slice(words.indexOf('name') + 1);
+      const [type = '', from = ''] = ['exact', 'regex', 'prefix', 'suffix', 'substring'].includes(rest[0] ?? '') ? rest : ['exact', ...rest];
+      const fqdn = from.endsWith('.') ? from : `${from}.`;
+      if (type === 'regex') return new RegExp(from).test(name);
+      if (type === 'exact') return fqdn === name;
+      if (type === 'suffix') return name.endsWith(fqdn);
+      return false;
+    });
 }
