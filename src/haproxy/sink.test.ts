@@ -285,4 +285,21 @@ describe('HaproxySink: the file waits for a quiet replica', () => {
     expect(api.calls.filter((call) => call.startsWith('PUT server')).length).toBeGreaterThan(0);
     expect(inFile(api, 'hairpin_ingress_80')).toEqual(serving(api, 'hairpin_ingress_80'));
   });
+
+  it('under churn longer than the lag bound, writes one line per bound, not one after another', async () => {
+    const api = new FakeDataPlane();
+    const { log } = captureLogger();
+    const sink = new HaproxySink(api, { fileQuietMs: 1_000, fileMaxLagMs: 60 });
+    const apply = (ips: string[]) => sink.apply(desired(ips), { log, dryRun: false });
+    await apply(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    api.calls.length = 0;
+    const started = performance.now();
+    for (let i = 0; performance.now() - started < 250; i++) {
+      await apply(i % 2 === 0 ? ['10.0.0.1'] : ['10.0.0.2', '10.0.0.3']);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const written = api.calls.filter((call) => call.startsWith('PUT server')).length;
+    expect(written).toBeGreaterThanOrEqual(1);
+    expect(written).toBeLessThanOrEqual(5);
+  });
 });

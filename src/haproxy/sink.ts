@@ -62,7 +62,7 @@ export interface HaproxySinkOptions {
    * wait for it. Tests set 0.
    */
   readonly fileQuietMs?: number;
-  /** ... or once a line has been owed this long, churn or not (default 5 s). */
+  /** ... or, under churn, one line every this long (default 5 s), so the file's lag stays bounded. */
   readonly fileMaxLagMs?: number;
 }
 
@@ -328,6 +328,9 @@ export class HaproxySink {
       const result = await this.api.replaceServer(line.backend, line.server.name, line.server, { version: file.version }, request);
       if (this.#file === file) this.#file = withLine(file, line.backend, line.server, result.version ?? file.version + 1);
       if (this.#owed.get(key) === line) this.#owed.delete(key);
+      // Under churn the lag clock restarts with every line: one forced write per fileMaxLagMs, not a
+      // stream of them that every sync would wait behind.
+      this.#owedSince = performance.now();
       if (result.effect !== 'live') context.log.warn({ backend: line.backend, server: line.server.name }, 'writing a server state to the file caused a reload; check the HAProxy base configuration');
       return true;
     } catch (error) {
