@@ -96,6 +96,21 @@ describe('hairpin-proxy plan', () => {
     expect(new Set(plan.routes.map((r) => r.target))).toEqual(new Set(['hairpin-proxy-haproxy.edge.svc.k8s.internal']));
   });
 
+  it('names the routes that would not fit in the CoreDNS ConfigMap of the input, newest claims first', async () => {
+    const corefile = '.:53 {\n    forward . /etc/resolv.conf\n}\n';
+    const ingressOf = (name: string, created: string, host: string) => ({ kind: 'Ingress', metadata: { name, namespace: 'shop', creationTimestamp: created }, spec: { rules: [{ host }] } });
+    const documents = [
+      { kind: 'ConfigMap', metadata: { name: 'coredns', namespace: 'kube-system' }, data: { Corefile: corefile, padding: 'x'.repeat(1024 * 1024 - corefile.length - 230) } },
+      ingressOf('newer', '2026-12-01T00:00:00Z', 'newer.example.org'),
+      ingressOf('older', '2026-01-01T00:00:00Z', 'older.example.com'),
+    ].map((document) => `---\n${JSON.stringify(document)}\n`);
+    const json = JSON.parse((await run(['plan', '-f', '-'], documents.join(''))).stdout) as { routes: Array<{ host: string }>; dropped: string[] };
+    expect(json.routes.map((route) => route.host)).toEqual(['newer.example.org', 'older.example.com']);
+    expect(json.dropped).toEqual(['newer.example.org']);
+    expect((await run(['plan', '-f', '-', '--output', 'table'], documents.join(''))).stdout).toContain('dropped "newer.example.org": does not fit in the CoreDNS ConfigMap');
+    expect((JSON.parse((await run(['plan', '-f', '-'], documents.slice(1).join(''))).stdout) as { dropped: string[] }).dropped).toEqual([]);
+  });
+
   it('prints a readable table', async () => {
     const { stdout } = await run(['plan', '-f', new URL('ingresses.yaml', examples).pathname, '--output', 'table']);
     expect(stdout.split('\n')[0]).toMatch(/^HOST\s+UPSTREAM\s+PROXY\s+TARGET\s+SOURCES$/);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { loadConfig, type Config } from '../config.js';
 import { renderCorefile } from '../coredns/corefile.js';
+import { CONFIGMAP_MAX_BYTES } from '../coredns/fit.js';
 import { OVERRIDE_KEY, renderOverride } from '../coredns/custom.js';
 import { renderNodeLocalCorefile } from '../coredns/nodelocal.js';
 import type { Snapshot } from '../model/objects.js';
@@ -70,7 +71,7 @@ describe('doctor on a healthy cluster', () => {
     expect(findings.filter((f) => f.severity !== 'ok')).toEqual([]);
     expect(findings.every((f) => f.fix === null)).toBe(true);
     expect(isHealthy(findings)).toBe(true);
-    expect(new Set(findings.map((f) => f.check))).toEqual(new Set(['dns-flavour', 'dns-mode', 'corefile-health', 'rules-current', 'upstream', 'haproxy-replicas', 'legacy-controller', 'rbac']));
+    expect(new Set(findings.map((f) => f.check))).toEqual(new Set(['dns-flavour', 'dns-mode', 'corefile-health', 'rules-current', 'routes-fit', 'upstream', 'haproxy-replicas', 'legacy-controller', 'rbac']));
   });
 
   it('says which mode auto resolves to', () => {
@@ -93,6 +94,13 @@ const cases: readonly Case[] = [
   ['an override left behind in corefile mode', (s) => ({ ...s, custom: { data: { [OVERRIDE_KEY]: 'x' }, labels: {} } }), 'rules-current', 'warning', /still there although the mode is corefile/],
   ['custom mode, no override', (s) => ({ ...s, coredns: { data: { Corefile: K3S }, labels: {} }, custom: undefined }), 'rules-current', 'error', /^missing: .*hairpin-proxy\.override/],
   ['custom mode, stale override', (s) => ({ ...s, coredns: { data: { Corefile: K3S }, labels: {} }, custom: { data: { [OVERRIDE_KEY]: '# old\n' }, labels: {} } }), 'rules-current', 'warning', /^stale: key hairpin-proxy\.override/],
+  [
+    'a ConfigMap whose other keys leave no room for our rules',
+    (s) => ({ ...s, coredns: { data: { Corefile: KUBEADM, padding: 'x'.repeat(CONFIGMAP_MAX_BYTES - KUBEADM.length - 10) }, labels: {} } }),
+    'routes-fit',
+    'warning',
+    /^2 host\(s\) do not fit in ConfigMap kube-system\/coredns .*\(the newest claims\): api\.example\.com, shop\.example\.com$/,
+  ],
   ['node-local-dns reconciled by the addon manager', (s) => ({ ...s, nodeLocal: { data: { Corefile: NODE_LOCAL }, labels: { [ADDON_MANAGER_LABEL]: 'Reconcile' } } }), 'node-local-dns', 'warning', /Reconcile/],
   ['node-local-dns without our block', (s) => ({ ...s, nodeLocal: { data: { Corefile: NODE_LOCAL }, labels: {} } }), 'node-local-dns', 'error', /^missing: /],
   [

@@ -5,14 +5,16 @@
  */
 import type { Config } from '../config.js';
 import { CorefileError, renderCorefile } from '../coredns/corefile.js';
-import { importsOverrides, OVERRIDE_KEY, renderOverride } from '../coredns/custom.js';
+import { importsOverrides, OVERRIDE_KEY } from '../coredns/custom.js';
+import { roomFor } from '../coredns/fit.js';
 import { renderNodeLocalCorefile } from '../coredns/nodelocal.js';
 import type { EndpointSliceLike, ServiceLike, Snapshot } from '../model/objects.js';
 import { planRoutes, routePolicyOf, type RoutePlan } from '../plan/routes.js';
 import { upstreamRefs } from '../plan/upstreams.js';
+import { fitCorefile, fitOverride } from '../reconcile/fitted-dns.js';
 
 export type Severity = 'ok' | 'warning' | 'error';
-export type CheckId = 'dns-flavour' | 'dns-mode' | 'corefile-health' | 'rules-current' | 'node-local-dns' | 'upstream' | 'haproxy-replicas' | 'legacy-controller' | 'rbac';
+export type CheckId = 'dns-flavour' | 'dns-mode' | 'corefile-health' | 'rules-current' | 'routes-fit' | 'node-local-dns' | 'upstream' | 'haproxy-replicas' | 'legacy-controller' | 'rbac';
 
 export interface Finding {
   readonly check: CheckId;
@@ -153,6 +155,7 @@ export function diagnose(snapshot: DoctorSnapshot, config: Config): Finding[] {
     ...checkDnsMode(config, corefile),
     ...(corefile === undefined ? [] : checkCorefileHealth(corefile, config)),
     ...(healthy ? checkRulesCurrent(snapshot, config, plan) : []),
+    ...(healthy ? checkRoutesFit(snapshot, config, plan) : []),
     ...checkNodeLocalDns(snapshot, config, plan),
     ...checkUpstreams(snapshot, config, plan),
     ...checkHaproxyReplicas(snapshot, config),
@@ -241,10 +244,6 @@ export function checkCorefileHealth(corefile: string, config: Config): Finding[]
   ];
 }
 
-function routesOf(plan: RoutePlan): Array<{ host: string; target: string; wildcard?: 'one-label' | 'suffix' }> {
-  return plan.routes.map(({ host, target, wildcard }) => ({ host, target, ...(wildcard ? { wildcard } : {}) }));
-}
-
 function hostList(plan: RoutePlan): string {
   const hosts = plan.routes.map((route) => route.host);
   return hosts.length <= 5 ? hosts.join(', ') : `${hosts.slice(0, 5).join(', ')}, … (${hosts.length} in all)`;
@@ -261,7 +260,6 @@ export function checkRulesCurrent(snapshot: DoctorSnapshot, config: Config, plan
   const mode = resolvedMode(config, corefile);
   if (mode === 'external-dns') return [ok('rules-current', `external-dns mode: ${plan.routes.length} host(s) to publish; doctor does not read DNSEndpoints (kubectl -n ${config.targetNamespace} get dnsendpoints)`)];
   if (corefile === undefined || mode === undefined) return [];
-  const routes = routesOf(plan);
   const override = snapshot.custom?.data[OVERRIDE_KEY];
   const count = `${plan.routes.length} host${plan.routes.length === 1 ? '' : 's'}`;
   const stale = (message: string): Finding => problem('rules-current', 'warning', `stale: ${message}; the controller is not running or failing`, controllerFix(config, 'it rewrites them on its next sync'));
@@ -269,18 +267,47 @@ export function checkRulesCurrent(snapshot: DoctorSnapshot, config: Config, plan
     problem('rules-current', 'error', `missing: ${count} should be routed (${hostList(plan)}) but ${where} has no rules of hairpin-proxy`, controllerFix(config, 'the controller writes them'));
   if (mode === 'corefile') {
     const where = `the Corefile in ${config.corednsNamespace}/${config.corednsConfigMap}`;
-    const expected = renderCorefile(corefile, routes);
+    const expected = fitted(snapshot, config, plan, 'corefile').text;
     if (plan.routes.length > 0 && !BEGIN.test(corefile)) return [missing(where)];
     if (expected !== corefile) return [stale(`our block in ${where} is not what the controller would write now for ${count}`)];
     if (override !== undefined) return [stale(`key ${OVERRIDE_KEY} of ${config.corednsNamespace}/${config.corednsCustomConfigMap} is still there although the mode is corefile`)];
     return [ok('rules-current', plan.routes.length === 0 ? `no hosts to route, and ${where} holds no rules of ours` : `our block in ${where} routes ${count}, exactly what the controller would write now`)];
   }
   const where = `key ${OVERRIDE_KEY} of ${config.corednsNamespace}/${config.corednsCustomConfigMap}`;
-  const expected = renderOverride(routes);
+  const expected = fitted(snapshot, config, plan, 'custom').text;
   if (plan.routes.length > 0 && override === undefined) return [missing(where)];
   if (expected !== override) return [stale(`${where} is not what the controller would write now for ${count}`)];
   if (renderCorefile(corefile, []) !== corefile) return [stale(`the Corefile in ${config.corednsNamespace}/${config.corednsConfigMap} still holds rules of ours although the mode is custom`)];
   return [ok('rules-current', plan.routes.length === 0 ? `no hosts to route, and ${where} is absent` : `${where} routes ${count}, exactly what the controller would write now`)];
+}
+
+/** Whether every route fits in the ConfigMap the mode writes; the ones that do not, by name. */
+export function checkRoutesFit(snapshot: DoctorSnapshot, config: Config, plan: RoutePlan): Finding[] {
+  const mode = resolvedMode(config, snapshot.coredns?.data[config.corednsKey]);
+  if (mode !== 'corefile' && mode !== 'custom') return [];
+  const where = mode === 'corefile' ? `ConfigMap ${config.corednsNamespace}/${config.corednsConfigMap}` : `ConfigMap ${config.corednsNamespace}/${config.corednsCustomConfigMap}`;
+  const { dropped } = fitted(snapshot, config, plan, mode);
+  if (dropped.length === 0) return [ok('routes-fit', `all ${plan.routes.length} routes fit in ${where}`)];
+  const hosts = dropped.map((route) => route.host);
+  const named = hosts.slice(0, 20).join(', ') + (hosts.length > 20 ? ` and ${hosts.length - 20} more` : '');
+  return [
+    problem(
+      'routes-fit',
+      'warning',
+      `${hosts.length} host(s) do not fit in ${where} under the 1 MiB ConfigMap limit and are not routed (the newest claims): ${named}`,
+      'remove hosts, or use --coredns-mode external-dns, which has no such limit',
+    ),
+  ];
+}
+
+/** What the controller would write in mode: as many routes as fit, oldest claims first. */
+function fitted(snapshot: DoctorSnapshot, config: Config, plan: RoutePlan, mode: 'corefile' | 'custom') {
+  if (mode === 'corefile') {
+    const data = snapshot.coredns?.data ?? {};
+    return fitCorefile(data[config.corednsKey] ?? '', plan.routes, roomFor(data, config.corednsKey));
+  }
+  const data = snapshot.custom?.data ?? {};
+  return fitOverride(plan.routes, roomFor(data, OVERRIDE_KEY));
 }
 
 export function checkNodeLocalDns(snapshot: DoctorSnapshot, config: Config, plan: RoutePlan): Finding[] {

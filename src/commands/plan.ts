@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { loadConfig } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
+import { roomFor } from '../coredns/fit.js';
+import { fitCorefile } from '../reconcile/fitted-dns.js';
 import { planRoutes, routePolicyOf, type RoutePlan } from '../plan/routes.js';
 import type { GatewayLike, IngressClassLike, IngressLike, RouteLike, ServiceLike } from '../model/objects.js';
 import { ROUTE_KINDS } from '../sources/gateway.js';
@@ -9,7 +11,9 @@ import { UsageError, type CommandIO } from './io.js';
 
 export const PLAN_USAGE = `hairpin-proxy plan -f FILE|- [--output json|table] [run's flags: --target, --opt-in, --ingress-class, --ingress-controller, --proxy-protocol, …]
   Reads \`kubectl get ingress,ingressclass,gatewayclass,gateway,httproute,grpcroute,tlsroute,service -A -o yaml\`
-  output and prints the routes hairpin-proxy would make, and the hosts it would skip, with why.`;
+  output and prints the routes hairpin-proxy would make, and the hosts it would skip, with why.
+  Routes that would not fit in the CoreDNS ConfigMap (1 MiB) are listed as dropped; include the
+  ConfigMap (kubectl get -n kube-system configmap coredns -o yaml) for an exact answer.`;
 
 /** The flags only plan has; every other one is run's, read and validated by loadConfig. */
 const OWN_FLAGS = { file: { type: 'string', short: 'f' }, output: { type: 'string', short: 'o', default: 'json' } } as const;
@@ -34,8 +38,25 @@ export async function planCommand(argv: readonly string[], io: CommandIO): Promi
     },
     routePolicyOf(config),
   );
-  io.stdout(values.output === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : table(plan));
+  const dropped = droppedRoutes(plan, objects, config);
+  io.stdout(values.output === 'json' ? `${JSON.stringify({ ...plan, dropped }, null, 2)}\n` : table(plan, dropped));
   return 0;
+}
+
+/** A bare Corefile stands in when the input holds no CoreDNS ConfigMap: our rules are nearly all of it. */
+const BARE_COREFILE = '.:53 {\n}\n';
+
+/** The routed hosts that would not fit in the CoreDNS ConfigMap of the input (or an otherwise empty one). */
+function droppedRoutes(plan: RoutePlan, objects: ReadonlyArray<{ kind?: string }>, config: Config): string[] {
+  const configMap = objects.find((o): o is ConfigMapLike => o.kind === 'ConfigMap' && (o as ConfigMapLike).metadata?.name === config.corednsConfigMap && (o as ConfigMapLike).metadata?.namespace === config.corednsNamespace);
+  const data = configMap?.data ?? { [config.corednsKey]: BARE_COREFILE };
+  return fitCorefile(data[config.corednsKey] ?? BARE_COREFILE, plan.routes, roomFor(data, config.corednsKey)).dropped.map((route) => route.host);
+}
+
+interface ConfigMapLike {
+  readonly kind: 'ConfigMap';
+  readonly metadata?: { readonly name?: string; readonly namespace?: string };
+  readonly data?: Readonly<Record<string, string>>;
 }
 
 /** Objects from a multi-document YAML stream, with `kind: List` documents flattened. */
@@ -51,13 +72,16 @@ export function kubernetesObjects(text: string): Array<{ kind?: string }> {
   return objects;
 }
 
-function table(plan: RoutePlan): string {
+function table(plan: RoutePlan, dropped: readonly string[]): string {
   const rows = [
     ['HOST', 'UPSTREAM', 'PROXY', 'TARGET', 'SOURCES'],
     ...plan.routes.map((route) => [route.host, route.upstream, route.proxy, route.target, route.sources.join(',')]),
   ];
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
   const lines = rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd());
-  const skipped = plan.skipped.map((s) => `skipped ${JSON.stringify(s.host)} from ${s.source}: ${s.reason}`);
+  const skipped = [
+    ...plan.skipped.map((s) => `skipped ${JSON.stringify(s.host)} from ${s.source}: ${s.reason}`),
+    ...dropped.map((host) => `dropped ${JSON.stringify(host)}: does not fit in the CoreDNS ConfigMap (newest claims go first)`),
+  ];
   return `${[...lines, ...(skipped.length ? ['', ...skipped] : [])].join('\n')}\n`;
 }
