@@ -1,9 +1,10 @@
 import { Discovery } from './discovery.js';
+import { PooledKubeConfig } from './pooled-kubeconfig.js';
 import { AppsV1Api, AuthorizationV1Api, RbacAuthorizationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 
 /** An explicit kubeconfig file, else in-cluster credentials, else ~/.kube/config and $KUBECONFIG. */
 export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new PooledKubeConfig();
   if (path) kubeConfig.loadFromFile(path);
   else kubeConfig.loadFromDefault();
   return kubeConfig;
