@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { MAX_PATTERN_LENGTH, rewriteRules, type Route } from './rules.js';
+import { MAX_PATTERN_LENGTH, rewriteRules, SEGMENT_FROM, type Route } from './rules.js';
 
 const T = 'hairpin-proxy-haproxy.hairpin-proxy.svc.cluster.local';
 const OTHER = 'other-proxy.hairpin-proxy.svc.cluster.local';
@@ -175,5 +175,37 @@ describe('rewriteRules', () => {
 
   it('throws when one host is routed to two targets: the caller must choose', () => {
     expect(() => rewriteRules([...routes(['a.example.com']), ...routes(['a.example.com'], OTHER)])).toThrow(/routed to both/);
+  });
+
+  describe('many names (segments reused between renders)', () => {
+    const TARGET_NAME = 'hairpin-proxy-haproxy.hairpin-proxy.svc.cluster.local';
+    const many = Array.from({ length: SEGMENT_FROM + 500 }, (_, i) => ({ host: `svc-${i}.team-${i % 50}.example.com`, target: TARGET_NAME }));
+    const fresh = (set: readonly Route[]) => {
+      // Two unrelated renders forget every segment kept from before.
+      rewriteRules([]);
+      rewriteRules([]);
+      return rewriteRules(set);
+    };
+
+    it('renders the same rules whatever was rendered before', () => {
+      fc.assert(
+        fc.property(fc.array(fc.nat({ max: many.length - 1 }), { maxLength: 5 }), fc.array(fc.nat({ max: 9_999 }), { maxLength: 5 }), (removed, added) => {
+          const next = [...many.filter((_, i) => !removed.includes(i)), ...added.map((n) => ({ host: `new-${n}.team-${n % 7}.example.org`, target: TARGET_NAME }))];
+          rewriteRules(many);
+          const afterHistory = rewriteRules(next);
+          expect(afterHistory).toEqual(fresh(next));
+        }),
+        { numRuns: 15 },
+      );
+    });
+
+    it('still routes exactly its names, within the pattern limit', () => {
+      const rules = fresh(many);
+      const patterns = rules.map((line) => / regex (\S+) /.exec(line)?.[1] ?? '').filter((pattern) => pattern !== '');
+      expect(Math.max(...patterns.map((pattern) => pattern.length))).toBeLessThanOrEqual(MAX_PATTERN_LENGTH);
+      const compiled = patterns.map((pattern) => new RegExp(pattern));
+      for (const { host } of many.filter((_, i) => i % 97 === 0)) expect(compiled.some((pattern) => pattern.test(`${host}.`))).toBe(true);
+      expect(compiled.some((pattern) => pattern.test('svc-1.team-2.example.com.'))).toBe(false);
+    });
   });
 });

@@ -22,11 +22,10 @@ export interface RuleOptions {
   readonly maxPatternLength?: number;
 }
 
-interface Group {
+interface Wildcard {
   readonly parent: string;
   readonly target: string;
-  wildcard: false | 'one-label' | 'suffix';
-  readonly labels: Set<string>;
+  readonly kind: 'one-label' | 'suffix';
 }
 
 /**
@@ -55,7 +54,8 @@ interface Group {
  * set of routes never causes a ConfigMap write.
  */
 export function rewriteRules(routes: readonly Route[], { maxPatternLength = MAX_PATTERN_LENGTH }: RuleOptions = {}): string[] {
-  const groups = new Map<string, Group>();
+  // Wildcards first, keyed `target parent`: the exact hosts they cover with the same target fold in.
+  const wildcards = new Map<string, Wildcard>();
   const targets = new Map<string, string>();
   for (const { host, target, wildcard } of routes) {
     checkRoute(host, target);
@@ -64,28 +64,30 @@ export function rewriteRules(routes: readonly Route[], { maxPatternLength = MAX_
       throw new Error(`rewriteRules: host ${host} is routed to both ${known} and ${target}; the caller must pick one`);
     }
     targets.set(host, target);
-    const dot = host.indexOf('.');
-    const [label, parent] = dot === -1 ? [host, ''] : [host.slice(0, dot), host.slice(dot + 1)];
+    if (!host.startsWith('*.')) continue;
+    const parent = host.slice(2);
     const key = `${target} ${parent}`;
-    const group = groups.get(key) ?? { parent, target, wildcard: false, labels: new Set<string>() };
-    groups.set(key, group);
-    if (label !== '*') group.labels.add(label);
-    else if (group.wildcard !== 'suffix') group.wildcard = wildcard ?? 'one-label';
+    const kind = wildcard ?? 'one-label';
+    if (wildcards.get(key)?.kind !== 'suffix') wildcards.set(key, { parent, target, kind });
   }
+  beginRender();
   const exact = new Map<string, string[]>();
-  const oneLabel = new Map<string, string[]>();
-  for (const group of groups.values()) {
-    if (!group.wildcard) for (const label of group.labels) push(exact, group.target, group.parent === '' ? label : `${label}.${group.parent}`);
-    else if (group.wildcard === 'one-label') push(oneLabel, group.target, group.parent);
+  for (const [host, target] of targets) {
+    if (host.startsWith('*.')) continue;
+    const dot = host.indexOf('.');
+    if (wildcards.size > 0 && wildcards.has(`${target} ${dot === -1 ? '' : host.slice(dot + 1)}`)) continue;
+    push(exact, target, host);
   }
-  const depth = (group: Group) => group.parent.split('.').length;
+  const oneLabel = new Map<string, string[]>();
+  for (const { parent, target, kind } of wildcards.values()) if (kind === 'one-label') push(oneLabel, target, parent);
+  const depth = (wildcard: Wildcard) => wildcard.parent.split('.').length;
   return [
     ...byTarget(exact).flatMap(([target, names]) => trieRules(names, '', target, maxPatternLength)),
     ...byTarget(oneLabel).flatMap(([target, parents]) => trieRules(parents, '[^.]+\\.', target, maxPatternLength)),
-    ...[...groups.values()]
-      .filter((group) => group.wildcard === 'suffix')
+    ...[...wildcards.values()]
+      .filter((wildcard) => wildcard.kind === 'suffix')
       .sort((a, b) => depth(b) - depth(a) || compare(a.parent, b.parent) || compare(a.target, b.target))
-      .map((group) => rule('regex', `^.+${suffixPattern(group.parent)}$`, group.target)),
+      .map((wildcard) => rule('regex', `^.+${suffixPattern(wildcard.parent)}$`, wildcard.target)),
   ];
 }
 
@@ -100,14 +102,54 @@ function byTarget(map: Map<string, string[]>): [string, string[]][] {
 }
 
 /**
+ * Above this many names per target, the sorted names are cut into segments at content-defined
+ * anchors and each segment's rules are kept for the next render: a change to one host then
+ * re-renders one segment, not every trie of the target. Below it, rendering is cheap anyway and
+ * the rules are packed across the whole set.
+ */
+export const SEGMENT_FROM = 4_000;
+/** A name ends a segment when its hash is 0 modulo this: segments of about 2,000 names, ~5 rules. */
+const ANCHOR_EVERY = 2_048;
+
+/** Segment rules of the previous render and of this one: what is not reused once is dropped. */
+let previousSegments = new Map<string, readonly string[]>();
+let currentSegments = new Map<string, readonly string[]>();
+
+/**
  * The rules for one target's names, each `^LEAD(names)\.$` (lead is '' for exact hosts, and
  * `[^.]+\.` for one-label wildcards, whose names are then their parents). The sorted names are
  * cut into contiguous runs, each as long as fits in `max` characters, so every rule covers one
  * lexicographic range and has that range's common prefix as its literal start. A rule for exactly
  * one host is an `exact` rule, which CoreDNS compares without a regex.
+ *
+ * Many names are first cut at anchors, names chosen by their own hash, so an added or removed
+ * name moves no boundary but its own segment's, and the other segments' rules (a pure function
+ * of their names) are reused from the last render.
  */
 function trieRules(names: readonly string[], lead: string, target: string, max: number): string[] {
   const sorted = [...new Set(names)].sort(compare);
+  if (sorted.length < SEGMENT_FROM) return packRuns(sorted, lead, target, max);
+  const rules: string[] = [];
+  let start = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    if (i < sorted.length - 1 && fnv1a(sorted[i] as string) % ANCHOR_EVERY !== 0) continue;
+    const segment = sorted.slice(start, i + 1);
+    const key = `${lead} ${target} ${max} ${segment.join(' ')}`;
+    const known = currentSegments.get(key) ?? previousSegments.get(key) ?? packRuns(segment, lead, target, max);
+    currentSegments.set(key, known);
+    rules.push(...known);
+    start = i + 1;
+  }
+  return rules;
+}
+
+/** Starts a render: segments the last render did not use are forgotten. */
+function beginRender(): void {
+  previousSegments = currentSegments;
+  currentSegments = new Map();
+}
+
+function packRuns(sorted: readonly string[], lead: string, target: string, max: number): string[] {
   const render = (run: readonly string[]) => `^${lead}${trie(run)}\\.$`;
   const rules: string[] = [];
   for (let start = 0, guess = 64; start < sorted.length; ) {
@@ -118,6 +160,16 @@ function trieRules(names: readonly string[], lead: string, target: string, max: 
     start = end;
   }
   return rules;
+}
+
+/** 32-bit FNV-1a: a cheap, stable hash, so the same names always make the same anchors. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
 }
 
 /**
