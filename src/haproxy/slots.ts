@@ -13,11 +13,20 @@ export interface SlotPlan {
 }
 
 /**
+ * Parked slots a backend may keep beyond its endpoints. Switching a parked slot back on is a
+ * runtime call (milliseconds); giving a slot a new address, or adding one, is a file write
+ * (~100 ms, src/haproxy/dataplane/README.md). Endpoints that come back (a readiness flap, a
+ * rollback) find their own slot.
+ */
+export const SPARE_SLOTS = 4;
+
+/**
  * Endpoints live in numbered server slots, as haproxytech's ingress controller does it, because
  * that keeps endpoint churn off the reload path: the Data Plane API changes a server's address or
  * maintenance state and adds a server through the runtime socket, but removes one only by
- * reloading. So a vanished endpoint's slot goes into maintenance and is reused by the next new
- * endpoint; slots are added when there are more endpoints than slots, and never deleted here.
+ * reloading. So a vanished endpoint's slot goes into maintenance, keeping its address while the
+ * backend has at most SPARE_SLOTS more slots than endpoints; beyond that a new endpoint reuses a
+ * free slot. Slots are never deleted here.
  *
  * Pure. `template` holds the settings every slot shares (PROXY protocol, health checks); a slot
  * whose settings differ from it is not this function's business (the backend is replaced).
@@ -44,9 +53,15 @@ export function planSlots(live: readonly Server[], desired: readonly Endpoint[],
     free.splice(free.indexOf(server), 1);
     set(server, endpoint, `endpoint ${keyOf(endpoint)} is ready again`);
   }
+  // New slots while spares are allowed, so a parked slot keeps its endpoint's address for when it
+  // returns; free slots get new addresses only beyond that, the parked ones first.
+  const spare = Math.max(0, desired.length + SPARE_SLOTS - slots.length);
+  let reassign = Math.max(0, wanted.size - spare);
+  free.sort((a, b) => Number(inMaintenance(b)) - Number(inMaintenance(a)) || bySlotOrder(a, b));
   for (const server of free) {
-    const endpoint = wanted.values().next().value;
+    const endpoint = reassign > 0 ? wanted.values().next().value : undefined;
     if (endpoint) {
+      reassign -= 1;
       wanted.delete(keyOf(endpoint));
       set(server, endpoint, `endpoint ${keyOf(endpoint)} takes the free slot of ${keyOf(server)}`);
     } else if (!inMaintenance(server)) {
