@@ -58,6 +58,8 @@ const PURE = [
   'haproxy/slots.ts',
   'haproxy/plan.ts',
   'haproxy/replicas.ts',
+  'haproxy/serving.ts',
+  'haproxy/server-writes.ts',
   'reconcile/retry.ts',
   'reconcile/fitted-dns.ts',
   'coredns/fit.ts',
