@@ -168,6 +168,7 @@ function cleanupGrants(config: Config): CleanupGrants {
 async function syncOnce(controller: Controller, log: Logger): Promise<number> {
   try {
     for (const key of controller.keys()) await controller.sync(key);
+    await controller.flush();
     return 0;
   } catch (error) {
     log.error({ err: error }, 'the one-off sync failed');
@@ -207,6 +208,7 @@ function haproxyDeps(
     target: watches.upstreamTarget,
     replicas: () => pool.replicas(),
     sinkFor: (replica) => pool.sinkFor(replica),
+    flush: () => pool.flush(),
     service: { kind: 'Service', apiVersion: 'v1', ...service },
   };
 }

@@ -19,6 +19,11 @@ export class ReplicaPool {
     return replicas;
   }
 
+  /** Resolves once every replica's file holds what was set at runtime (see HaproxySink.flush). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#sinks.values()].map((sink) => sink.flush()));
+  }
+
   sinkFor(replica: Replica): HaproxySink {
     let sink = this.#sinks.get(replica.url);
     if (!sink) {

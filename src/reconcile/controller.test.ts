@@ -192,6 +192,7 @@ describe('Controller with the hairpin HAProxy', () => {
         target: () => ({ service, slices: [slice(ips)] }),
         replicas: () => replicas,
         sinkFor: () => new HaproxySink(api),
+        flush: () => Promise.resolve(),
         service: { kind: 'Service', apiVersion: 'v1', namespace: 'hairpin-proxy', name: 'hairpin-proxy-haproxy' },
       },
     });

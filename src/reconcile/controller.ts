@@ -67,6 +67,8 @@ export interface HaproxyDeps {
   readonly replicas: () => readonly Replica[];
   /** One sink (and Data Plane API client) per replica, kept across syncs. */
   readonly sinkFor: (replica: Replica) => HaproxySink;
+  /** Resolves once every replica's configuration file has caught up with its runtime changes. */
+  readonly flush: () => Promise<void>;
   /** The hairpin Service: Events about a replica that is not a discovered pod go here. */
   readonly service: ObjectRef;
 }
@@ -114,6 +116,15 @@ export class Controller {
    */
   hasSyncedDns(): boolean {
     return this.#dnsSynced;
+  }
+
+  /**
+   * Waits for the HAProxy configuration files to catch up with the runtime changes (they follow
+   * each sync once a replica is quiet), so that a process about to exit leaves nothing only at
+   * runtime, where a reload by someone else would lose it.
+   */
+  async flush(): Promise<void> {
+    await this.deps.haproxy?.flush();
   }
 
   /** One sync of key. A signal that aborts cancels it: it then rejects with a Cancelled. */
