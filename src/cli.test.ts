@@ -35,7 +35,7 @@ describe('hairpin-proxy render-corefile', () => {
     expect(code).toBe(0);
     expect(stderr).toBe('');
     expect(stdout).toContain('# BEGIN hairpin-proxy');
-    expect(stdout).toContain('^(shop|www)\\.example\\.com\\.$');
+    expect(stdout).toContain('^(?:shop|www)\\.example\\.com\\.$');
     expect(stdout.replace(/ {4}# BEGIN[\s\S]*# END hairpin-proxy\n/, '')).toBe(corefile);
   });
 

@@ -95,8 +95,8 @@ export async function buildNodeImage(name: NodeImageName, scratch: string, optio
           workdir: '/app',
           env: { NODE_ENV: 'production' },
           user: '65532:65532',
-          // As the Dockerfile: ENTRYPOINT ["node", "dist/cli.js"], CMD ["run"].
-          entrypoint: ['/usr/local/bin/node', 'dist/cli.js'],
+          // As the Dockerfile: ENTRYPOINT ["node", "--max-old-space-size-percentage=50", "dist/cli.js"], CMD ["run"].
+          entrypoint: ['/usr/local/bin/node', '--max-old-space-size-percentage=50', 'dist/cli.js'],
           cmd: ['run'],
         },
         scratch,
