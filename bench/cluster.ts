@@ -3,7 +3,8 @@
  * real controller as a process, Ingresses created in bulk, a watch on the CoreDNS ConfigMap that
  * timestamps every revision the controller writes, and the controller's resident memory.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { NetworkingV1Api, Watch } from '@kubernetes/client-node';
 import {
   COREDNS_CONFIGMAP,
@@ -12,6 +13,7 @@ import {
   ingress,
   cleanupAll,
   makeTmpDir,
+  registerCleanup,
   seedCluster,
   startControlPlane,
   startController,
@@ -41,7 +43,11 @@ export interface BenchCluster {
   createIngresses(count: number, hostsOf: (i: number) => readonly string[], options?: { concurrency?: number; name?: (i: number) => string }): Promise<number>;
   /** Resolves with the first revision (at index >= from) whose Corefile routes every one of hosts. */
   waitForRouted(hosts: readonly string[], options?: { from?: number; timeoutMs?: number }): Promise<CorefileRevision>;
-  startController(args?: readonly string[], options?: { waitReady?: boolean }): Promise<ControllerProcess>;
+  /**
+   * The controller with flags; memoryLimitMib runs it as deploy/ does: in a memory cgroup of that
+   * size, with the image's heap flag (V8 sizes its heap from the cgroup limit).
+   */
+  startController(args?: readonly string[], options?: { waitReady?: boolean; memoryLimitMib?: number }): Promise<ControllerProcess>;
 }
 
 export async function startBenchCluster(label: string): Promise<BenchCluster> {
@@ -96,7 +102,14 @@ export async function startBenchCluster(label: string): Promise<BenchCluster> {
         { timeoutMs, intervalMs: 5, what },
       );
     },
-    startController: (args = [], { waitReady = true } = {}) => startController({ controlPlane: plane, tmpDir, waitReady, args: ['--log-level', 'info', ...args] }),
+    startController: (args = [], { waitReady = true, memoryLimitMib } = {}) =>
+      startController({
+        controlPlane: plane,
+        tmpDir,
+        waitReady,
+        args: ['--log-level', 'info', ...args],
+        ...(memoryLimitMib ? { launcher: { command: memoryCgroup(memoryLimitMib), nodeFlags: IMAGE_NODE_FLAGS } } : {}),
+      }),
   };
 }
 
@@ -141,6 +154,23 @@ export function routedBy(corefile: string): (host: string) => boolean {
     else patterns.push(new RegExp(from));
   }
   return (host) => exact.has(host) || patterns.some((pattern) => pattern.test(`${host}.`));
+}
+
+/** The Dockerfile's ENTRYPOINT flags for node. */
+const IMAGE_NODE_FLAGS = ['--max-old-space-size-percentage=50'];
+
+/**
+ * A memory cgroup of limitMib (v2 where the unified hierarchy has the memory controller, else
+ * v1), removed at cleanup; returns a launcher that moves itself into it and execs its arguments,
+ * so the controller starts inside the limit, as in a Pod.
+ */
+function memoryCgroup(limitMib: number): string[] {
+  const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers') && readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').includes('memory');
+  const dir = join(v2 ? '/sys/fs/cgroup' : '/sys/fs/cgroup/memory', `hp-bench-${process.pid}-${Date.now()}`);
+  mkdirSync(dir);
+  writeFileSync(join(dir, v2 ? 'memory.max' : 'memory.limit_in_bytes'), String(limitMib * 1024 * 1024));
+  registerCleanup(`remove cgroup ${dir}`, () => rmdirSync(dir));
+  return ['/bin/sh', '-c', `echo $$ > ${dir}/cgroup.procs && exec "$@"`, 'sh'];
 }
 
 /** The process's resident set now and its peak so far, in MiB (Linux /proc). */

@@ -3,7 +3,8 @@
  * parent domains) exist before the controller starts. Times the initial sync (process start to
  * the ConfigMap revision routing every host), then 20 updates of one Ingress each, spaced past
  * --write-interval (reaction: replace call returning to the revision routing the new host), while
- * sampling the controller's resident memory; peak RSS covers both. The Corefile sizes compare our
+ * sampling the controller's resident memory; peak RSS covers both. The controller runs as
+ * deploy/ runs it: in a 256 MiB memory cgroup, with the image's heap flag. The Corefile sizes compare our
  * rules with the original project's one line per host, for this host set and for 20,000 hosts of
  * which no two share a parent, rendered by the controller's own renderer.
  */
@@ -17,6 +18,8 @@ const PARENTS = 200;
 const UPDATES = 20;
 const QUIET_MS = 1_100;
 const SAMPLE_EVERY_MS = 250;
+/** deploy/base/controller.yaml's memory limit: the bench runs the controller as a Pod would. */
+const DEPLOY_MEMORY_LIMIT_MIB = 256;
 const HAIRPIN_TARGET = 'hairpin-proxy-haproxy.hairpin-proxy.svc.cluster.local';
 
 const hostsOf = (i: number) => [`svc-${i}.team-${i % PARENTS}.example.com`, `api-${i}.team-${i % PARENTS}.example.com`];
@@ -33,7 +36,7 @@ export async function benchScale(say: (line: string) => void): Promise<object> {
 
     const from = cluster.revisions.length;
     const started = performance.now();
-    const controller = await cluster.startController([], { waitReady: false });
+    const controller = await cluster.startController([], { waitReady: false, memoryLimitMib: DEPLOY_MEMORY_LIMIT_MIB });
     const pid = controller.process.pid ?? NaN;
     const rss: Array<{ s: number; mib: number }> = [];
     sampler = setInterval(() => {

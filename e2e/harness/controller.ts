@@ -31,6 +31,8 @@ export interface ControllerOptions {
   readonly dataplaneUrls?: readonly string[];
   /** The Data Plane API password it is given (default the harness's); null: none, it reads its Secret. */
   readonly dataplanePassword?: string | null;
+  /** A command that execs its arguments (e.g. into a memory cgroup), and node's own flags (as the image's). */
+  readonly launcher?: { readonly command: readonly string[]; readonly nodeFlags?: readonly string[] };
 }
 
 /** One pino JSON line. */
@@ -68,8 +70,9 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const managed = startProcess({
     name: options.name ?? 'controller',
     // process.execPath: the Node that runs jest, i.e. the node@24 devDependency under npx/npm.
-    command: process.execPath,
+    command: options.launcher?.command[0] ?? process.execPath,
     args: [
+      ...(options.launcher ? [...options.launcher.command.slice(1), process.execPath, ...(options.launcher.nodeFlags ?? [])] : []),
       cli,
       ...(options.command ?? ['run']),
       '--kubeconfig',
