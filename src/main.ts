@@ -10,7 +10,7 @@ import { discoveredReplicas, fixedReplicas } from './haproxy/replicas.js';
 import { HaproxySink } from './haproxy/sink.js';
 import { startHealthServer } from './health.js';
 import { apiserverOf, loadKubeConfig, makeApis, type KubeApis } from './kube/client.js';
-import { KubeConfigMapStore } from './kube/configmaps.js';
+import { KubeConfigMapStore, type ConfigMapSnapshot } from './kube/configmaps.js';
 import { DnsEndpointsSink } from './kube/dns-endpoints.js';
 import { logIgnoredRoutes } from './kube/gateway-api.js';
 import { DataplanePassword } from './kube/dataplane-secret.js';
@@ -47,11 +47,14 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
   const hairpinService = { namespace: config.targetNamespace, name: config.targetService };
   const policy = routePolicyOf(config);
   const password = config.haproxy ? await dataplanePasswordOf(config.haproxy, apis.core, config, log, stop) : undefined;
+  // The sink reads the informer's copy first; the informer needs the sink to tell its own writes' echoes.
+  let cachedCorefile: () => ConfigMapSnapshot | undefined = () => undefined;
+  const corednsSink = new CorednsSink(new KubeConfigMapStore(apis.core, config.corednsNamespace, config.corednsConfigMap), config.corednsKey, () => cachedCorefile());
   const watches = watchCluster(
     kubeConfig,
     apis,
     {
-      coredns: { namespace: config.corednsNamespace, name: config.corednsConfigMap },
+      coredns: { namespace: config.corednsNamespace, name: config.corednsConfigMap, ownWrite: (resourceVersion) => corednsSink.wrote(resourceVersion) },
       upstreams: upstreamRefs(policy.mode),
       ...(config.haproxy ? { haproxy: { hairpinService } } : {}),
       ...(config.corednsMode === 'external-dns' ? { hairpinNamespace: config.targetNamespace } : {}),
@@ -59,10 +62,11 @@ export async function runController(config: Config, log: Logger, stop: AbortSign
     },
     { log, restartDelayMs: (attempt) => backoffDelay(attempt, INFORMER_RESTART, Math.random) },
   );
+  cachedCorefile = watches.corednsConfigMap;
   const controller = new Controller({
     snapshot: watches.snapshot,
     policy,
-    coredns: new CorednsSink(new KubeConfigMapStore(apis.core, config.corednsNamespace, config.corednsConfigMap), config.corednsKey),
+    coredns: corednsSink,
     dnsMode: config.corednsMode,
     custom: new CorednsCustomSink(apis.core, config.corednsNamespace, config.corednsCustomConfigMap),
     // Outside external-dns mode only to clean up after it, where this install may (RBAC follows the mode).

@@ -27,6 +27,51 @@ describe('CorednsSink', () => {
     expect(sink.object).toMatchObject({ kind: 'ConfigMap', namespace: 'kube-system', name: 'coredns', uid: 'uid-coredns' });
   });
 
+  it("recognises its own writes by resourceVersion (their watch events are echoes), not somebody else's edit", async () => {
+    const { store, sink, context } = setup();
+    await sink.apply(addHosts('a.example.com'), context);
+    const ours = (await store.read()).resourceVersion;
+    store.edit('Corefile', `${corefile}# a person's edit\n`);
+    const theirs = (await store.read()).resourceVersion;
+    expect([sink.wrote(ours), sink.wrote(theirs), sink.wrote('')]).toEqual([true, false, false]);
+  });
+
+  describe('with an informer cache of the ConfigMap', () => {
+    it('reads the cached ConfigMap instead of the API server', async () => {
+      const store = new FakeConfigMapStore({ Corefile: corefile });
+      const cache = await store.read();
+      const reads = store.reads;
+      const sink = new CorednsSink(store, 'Corefile', () => cache);
+      const { log } = captureLogger();
+      expect((await sink.apply(addHosts('a.example.com'), { log, dryRun: false })).attempts).toBe(1);
+      expect([store.reads - reads, store.writes]).toEqual([0, 1]);
+    });
+
+    it('keeps what it wrote over a cache that has not seen that write yet: no wasted conflict', async () => {
+      const store = new FakeConfigMapStore({ Corefile: corefile });
+      let cache = await store.read();
+      const sink = new CorednsSink(store, 'Corefile', () => cache);
+      const { log } = captureLogger();
+      await sink.apply(addHosts('a.example.com'), { log, dryRun: false });
+      cache = await store.read(); // the echo of our first write arrives
+      await sink.apply(addHosts('b.example.com'), { log, dryRun: false });
+      // The echo of the second has not arrived: the cache shows our first write, older than our last.
+      const third = await sink.apply(addHosts('c.example.com'), { log, dryRun: false });
+      expect(third).toMatchObject({ action: 'updated', attempts: 1 });
+      expect(store.data?.Corefile).toBe(renderCorefile(corefile, [route('c.example.com')]));
+    });
+
+    it("writes over a person's edit only after reading it: a stale cache costs a conflict, never their edit", async () => {
+      const store = new FakeConfigMapStore({ Corefile: corefile });
+      const stale = await store.read();
+      store.edit('Corefile', `${corefile}# kept\n`);
+      const sink = new CorednsSink(store, 'Corefile', () => stale);
+      const { log } = captureLogger();
+      expect((await sink.apply(addHosts('a.example.com'), { log, dryRun: false })).attempts).toBe(2);
+      expect(store.data?.Corefile).toContain('# kept');
+    });
+  });
+
   it('does not write when nothing changes', async () => {
     const { store, sink, context } = setup();
     await sink.apply(addHosts('a.example.com'), context);

@@ -1,4 +1,4 @@
-import type { ConfigMapStore } from '../kube/configmaps.js';
+import type { ConfigMapSnapshot, ConfigMapStore } from '../kube/configmaps.js';
 import { KubeError } from '../kube/errors.js';
 import type { Logger } from '../log.js';
 import type { ObjectRef } from '../model/objects.js';
@@ -21,6 +21,8 @@ export interface SinkContext {
 }
 
 const MAX_ATTEMPTS = 5;
+/** Writes remembered for wrote(): an echo arrives within moments of its write. */
+const RECENT_WRITES = 8;
 
 /**
  * Owns the CoreDNS ConfigMap: read, edit, compare, write only on change, optimistically. A 409
@@ -29,10 +31,20 @@ const MAX_ATTEMPTS = 5;
  */
 export class CorednsSink {
   #object: ObjectRef;
+  /** resourceVersions of our latest writes: their watch events are echoes, not news. */
+  readonly #written: string[] = [];
 
+  /** What this sink last wrote: newer than a cache that still shows an earlier write of ours. */
+  #lastWritten: ConfigMapSnapshot | undefined;
+
+  /**
+   * cached: the ConfigMap as an informer holds it, for the first attempt of each apply (a GET of
+   * a large Corefile costs tens of ms); a stale one only costs a 409, after which it reads afresh.
+   */
   constructor(
     private readonly store: ConfigMapStore,
     readonly key: string,
+    private readonly cached?: () => ConfigMapSnapshot | undefined,
   ) {
     this.#object = { kind: 'ConfigMap', apiVersion: 'v1', namespace: store.namespace, name: store.name };
   }
@@ -48,7 +60,7 @@ export class CorednsSink {
 
   async apply(edit: CorefileEdit, context: SinkContext): Promise<SinkOutcome> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-      const { snapshot, corefile: current } = await this.#read(context.signal);
+      const { snapshot, corefile: current } = await this.#read(context.signal, attempt === 1);
       const next = edit(current, snapshot);
       if (next === current) return { action: 'unchanged', diff: '', attempts: attempt };
       const diff = lineDiff(current, next);
@@ -58,6 +70,9 @@ export class CorednsSink {
       }
       try {
         const written = await this.store.setKey(this.key, next, snapshot.resourceVersion, context.signal);
+        this.#written.push(written.resourceVersion);
+        this.#lastWritten = written;
+        if (this.#written.length > RECENT_WRITES) this.#written.shift();
         context.log.info({ diff, configMap: this.location, resourceVersion: written.resourceVersion, attempt }, 'updated the Corefile');
         return { action: 'updated', diff, attempts: attempt };
       } catch (error) {
@@ -68,15 +83,33 @@ export class CorednsSink {
     throw new KubeError('Conflict', `update ${this.location}`, 409, `still conflicting after ${MAX_ATTEMPTS} attempts`);
   }
 
-  async #read(signal: AbortSignal | undefined) {
-    const snapshot = await this.store.read(signal).catch((error: unknown) => {
-      throw error instanceof KubeError && error.kind === 'NotFound'
-        ? new KubeError('NotFound', `read ${this.location}`, 404, 'not found: is CoreDNS the cluster DNS? Where it is not (GKE\'s kube-dns) or may not be edited (EKS Auto Mode, GKE Autopilot), use --coredns-mode external-dns')
-        : error;
-    });
+  /** Whether resourceVersion is one this sink wrote (of its last few writes). */
+  wrote(resourceVersion: string): boolean {
+    return resourceVersion !== '' && this.#written.includes(resourceVersion);
+  }
+
+  /** The cached ConfigMap, or what we wrote since if the cache still shows an earlier write of ours. */
+  #known(): ConfigMapSnapshot | undefined {
+    const cached = this.cached?.();
+    if (cached?.data[this.key] === undefined) return undefined;
+    const last = this.#lastWritten;
+    return last && this.wrote(cached.resourceVersion) && cached.resourceVersion !== last.resourceVersion ? last : cached;
+  }
+
+  async #read(signal: AbortSignal | undefined, cacheFirst: boolean) {
+    const known = cacheFirst ? this.#known() : undefined;
+    const snapshot = known ?? (await this.#fetch(signal));
     this.#object = { ...snapshot.ref, resourceVersion: undefined };
     const corefile = snapshot.data[this.key];
     if (corefile === undefined) throw new KubeError('Invalid', `read ${this.location}`, undefined, `the ConfigMap has no key "${this.key}"`);
     return { snapshot, corefile };
+  }
+
+  async #fetch(signal: AbortSignal | undefined): Promise<ConfigMapSnapshot> {
+    return this.store.read(signal).catch((error: unknown) => {
+      throw error instanceof KubeError && error.kind === 'NotFound'
+        ? new KubeError('NotFound', `read ${this.location}`, 404, 'not found: is CoreDNS the cluster DNS? Where it is not (GKE\'s kube-dns) or may not be edited (EKS Auto Mode, GKE Autopilot), use --coredns-mode external-dns')
+        : error;
+    });
   }
 }

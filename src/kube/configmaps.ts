@@ -43,7 +43,7 @@ export class KubeConfigMapStore implements ConfigMapStore {
   }
 }
 
-function snapshotOf(configMap: V1ConfigMap): ConfigMapSnapshot {
+export function snapshotOf(configMap: V1ConfigMap): ConfigMapSnapshot {
   const meta = configMap.metadata ?? {};
   return {
     data: configMap.data ?? {},

@@ -41,6 +41,12 @@ export interface InformerOptions {
   readonly restartDelayMs: (attempt: number) => number;
 }
 
+/** One event of an informer: what happened, to which object (as cached). */
+export interface Change<T> {
+  readonly verb: 'add' | 'update' | 'delete';
+  readonly object: T;
+}
+
 /**
  * A client-node informer that restarts itself. ListWatch gives up on any watch or list error other
  * than 410 Gone, and its start() resolves even when the initial list failed, so "synced" is
@@ -50,7 +56,7 @@ export interface InformerOptions {
 export class ResilientInformer<T extends Cached> {
   /** ListWatch reads only the metadata Cached names; what it holds is whatever slim returned. */
   private readonly listWatch: ListWatch<KubernetesObject>;
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(change: Change<T>) => void>();
   private readonly failures = new RepeatFilter();
   private synced = false;
   private attempts = 0;
@@ -73,9 +79,9 @@ export class ResilientInformer<T extends Cached> {
     };
     this.listWatch = new ListWatch(spec.path, new SlimmingWatch(kubeConfig, slim), list, false, spec.labelSelector, spec.fieldSelector);
     for (const verb of ['add', 'update', 'delete'] as const) {
-      this.listWatch.on(verb, () => {
+      this.listWatch.on(verb, (object) => {
         this.recovered();
-        for (const listener of this.listeners) listener();
+        for (const listener of this.listeners) listener({ verb, object: object as T });
       });
     }
     this.listWatch.on('error', (error: unknown) => this.restartLater(error));
@@ -85,8 +91,8 @@ export class ResilientInformer<T extends Cached> {
     return this.spec.name;
   }
 
-  /** Calls listener on every add, update and delete: the controller only needs to know "look again". */
-  onChange(listener: () => void): void {
+  /** Calls listener on every add, update and delete: the controller mostly only needs to know "look again". */
+  onChange(listener: (change: Change<T>) => void): void {
     this.listeners.add(listener);
   }
 

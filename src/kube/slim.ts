@@ -90,6 +90,14 @@ export function slimToMeta(object: Arriving): Arriving {
   return { metadata: slimMeta(object.metadata) };
 }
 
+/**
+ * The CoreDNS ConfigMap as its sink reads it (metadata, labels, data): one object, kept whole so
+ * that a sync's first attempt needs no GET of a Corefile that may be hundreds of KB.
+ */
+export function slimConfigMap(object: Arriving & { readonly data?: Readonly<Record<string, string>> }): Arriving {
+  return { metadata: slimMeta(object.metadata, { labels: true }), ...(object.data && { data: { ...object.data } }) };
+}
+
 export function slimGateway(object: GatewayLike): GatewayLike {
   const spec = object.spec;
   return {

@@ -1,9 +1,10 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
 import type { EndpointSliceLike, IngressClassLike, IngressLike, IngressTarget, ServiceLike, Snapshot } from '../model/objects.js';
 import type { KubeApis } from './client.js';
 import { GatewayApiWatches } from './gateway-api.js';
 import { ResilientInformer, type Cached, type InformerOptions } from './informer.js';
-import { slimEndpointSlice, slimIngress, slimIngressClass, slimService, slimToMeta } from './slim.js';
+import { snapshotOf, type ConfigMapSnapshot } from './configmaps.js';
+import { slimConfigMap, slimEndpointSlice, slimIngress, slimIngressClass, slimService } from './slim.js';
 
 export interface NamespacedName {
   readonly namespace: string;
@@ -11,8 +12,12 @@ export interface NamespacedName {
 }
 
 export interface WatchTargets {
-  /** The CoreDNS ConfigMap (absent for hosts-file, which writes no Corefile). */
-  readonly coredns?: NamespacedName;
+  /**
+   * The CoreDNS ConfigMap (absent for hosts-file, which writes no Corefile). Its updates ask for a
+   * sync, except those ownWrite recognises by resourceVersion: the echo of our own write would
+   * re-plan and re-render everything for nothing, and delay the next real change.
+   */
+  readonly coredns?: NamespacedName & { readonly ownWrite?: (resourceVersion: string) => boolean };
   /** Every Service of this namespace: the hairpin Services whose ClusterIPs hosts-file writes. */
   readonly hairpinNamespace?: string;
   /** The upstream Services: their PROXY annotation and load balancer ipMode matter to DNS and HAProxy. */
@@ -40,6 +45,8 @@ export interface ClusterWatches {
   readonly hairpinSlices: () => readonly EndpointSliceLike[];
   /** The Services of hairpinNamespace (empty without it). */
   readonly hairpinServices: () => readonly ServiceLike[];
+  /** The CoreDNS ConfigMap as cached (undefined before it is listed, or without a coredns target). */
+  readonly corednsConfigMap: () => ConfigMapSnapshot | undefined;
   /** Looks for the Gateway API CRDs (before start), then keeps looking for missing ones until stop. */
   readonly discoverGatewayApi: (signal?: AbortSignal) => Promise<void>;
   readonly startRechecking: () => void;
@@ -95,7 +102,12 @@ export function watchCluster(kubeConfig: KubeConfig, apis: KubeApis, targets: Wa
     ['coredns', [ingresses, ingressClasses, ...(corednsConfigMap ? [corednsConfigMap] : []), ...(hairpinServices ? [hairpinServices] : []), ...services]],
     ['haproxy', (targets.haproxy ? [...services, ...upstreams.flatMap((u) => (u.slices ? [u.slices] : [])), ...(hairpinSlices ? [hairpinSlices] : [])] : [])],
   ];
-  for (const [scope, informers] of byScope) for (const informer of informers) informer.onChange(() => notify(scope));
+  for (const [scope, informers] of byScope) {
+    for (const informer of informers) {
+      if (informer === corednsConfigMap) informer.onChange(({ verb, object }) => verb === 'update' && targets.coredns?.ownWrite?.(object.metadata?.resourceVersion ?? '') ? undefined : notify(scope));
+      else informer.onChange(() => notify(scope));
+    }
+  }
   gatewayApi?.onChange(() => notify('coredns'));
   const fixed = [...new Set(byScope.flatMap(([, informers]) => informers))];
 
@@ -115,6 +127,10 @@ export function watchCluster(kubeConfig: KubeConfig, apis: KubeApis, targets: Wa
     },
     hairpinSlices: () => hairpinSlices?.list() ?? [],
     hairpinServices: () => hairpinServices?.list() ?? [],
+    corednsConfigMap: () => {
+      const [cached] = corednsConfigMap?.list() ?? [];
+      return cached ? snapshotOf(cached as V1ConfigMap) : undefined;
+    },
     discoverGatewayApi: async (signal) => {
       try {
         await gatewayApi?.discover(signal);
@@ -132,7 +148,7 @@ function byName({ name }: NamespacedName): string {
   return `metadata.name=${name}`;
 }
 
-/** Watched only to say "look again": its sink reads the Corefile itself, so the cache keeps no data. */
+/** Watched so that a person's edit is repaired at once, and cached whole: the sink's first read of each sync. */
 function configMapNamed(kubeConfig: KubeConfig, apis: KubeApis, configMap: NamespacedName, options: InformerOptions): ResilientInformer<Cached> {
   const fieldSelector = byName(configMap);
   return new ResilientInformer<Cached>(
@@ -141,7 +157,7 @@ function configMapNamed(kubeConfig: KubeConfig, apis: KubeApis, configMap: Names
       name: 'coredns-configmap',
       path: `/api/v1/namespaces/${configMap.namespace}/configmaps`,
       list: (request, page) => apis.core.listNamespacedConfigMap({ namespace: configMap.namespace, fieldSelector, ...page }, request),
-      slim: slimToMeta,
+      slim: slimConfigMap,
       fieldSelector,
     },
     options,

@@ -12,6 +12,7 @@ export class FakeConfigMapStore implements ConfigMapStore {
   readonly name = 'coredns';
   private resourceVersion = 1;
   writes = 0;
+  reads = 0;
   /** Runs between our read and our write, once: plays a concurrent editor. */
   beforeNextWrite: ((store: FakeConfigMapStore) => void) | undefined;
   failNextReads = 0;
@@ -22,6 +23,7 @@ export class FakeConfigMapStore implements ConfigMapStore {
 
   async read(signal?: AbortSignal): Promise<ConfigMapSnapshot> {
     signal?.throwIfAborted();
+    this.reads += 1;
     if (this.failNextReads > 0) {
       this.failNextReads -= 1;
       throw new KubeError('Unavailable', 'read ConfigMap', 503, 'apiserver down');
