@@ -62,7 +62,8 @@ function latencyChart(): Chart | undefined {
       'set xlabel "percentile"',
       'set ylabel "milliseconds"',
       'set xrange [0:100]',
-      'set yrange [0:*]',
+      // A sample can be just below 0: the watch event may be handled before the create call's reply.
+      'set yrange [*:*]',
       'plot "$DIR/latency.dat" using 1:2 with linespoints pt 7 ps 0.6 title "latency", 50 with lines dt 2 lw 2 title "target p99 ≤ 50 ms"',
     ],
   };
@@ -81,6 +82,7 @@ function dnsChart(): Chart | undefined {
       'set xlabel "hairpin hosts"',
       'set ylabel "queries per second"',
       'set logscale xy',
+      'set xrange [70:30000]',
       'set key bottom left',
       'plot "$DIR/dns.dat" using 1:2 with linespoints pt 7 title "no rules", "" using 1:3 with linespoints pt 5 title "hairpin-proxy rules", "" using 1:4 with linespoints pt 9 title "original project (one line per host)"',
     ],
@@ -98,9 +100,10 @@ function rssChart(): Chart | undefined {
       `set title "Controller RSS: 10,000 Ingresses, initial sync then 20 updates (${samples.recordedAt.slice(0, 10)})"`,
       'set xlabel "seconds since the controller started"',
       'set ylabel "MiB"',
-      'set yrange [0:*]',
+      'set yrange [0:260]',
+      'set key bottom right',
       `set arrow from ${(samples.initial_sync_ms / 1000).toFixed(2)}, graph 0 to ${(samples.initial_sync_ms / 1000).toFixed(2)}, graph 1 nohead dt 3`,
-      `set label "initial sync done" at ${(samples.initial_sync_ms / 1000).toFixed(2)}, graph 0.95 offset 0.5,0`,
+      `set label "initial sync done" at ${(samples.initial_sync_ms / 1000).toFixed(2)}, graph 0.1 offset 0.5,0`,
       'plot "$DIR/rss.dat" using 1:2 with lines lw 2 title "RSS", 200 with lines dt 2 lw 2 title "target ≤ 200 MiB"',
     ],
   };
