@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { loadConfig } from '../config.js';
 import { desiredHaproxy, DEFAULT_HAPROXY_POLICY } from '../haproxy/desired.js';
 import { discoveredReplicas } from '../haproxy/replicas.js';
 import type { EndpointSliceLike, IngressLike, ServiceLike } from '../model/objects.js';
@@ -204,18 +205,8 @@ describe('slimming never changes what is planned', () => {
   }));
 
   it('plans the same routes from slimmed Ingresses as from whole ones', () => {
-    const policy = routePolicyOf({
-      ingressClasses: [],
-      targets: [],
-      ingressController: { namespace: 'ingress-nginx', name: 'ingress-nginx-controller' },
-      proxyProtocol: 'v1',
-      targetNamespace: 'hairpin-proxy',
-      targetService: 'hairpin-proxy-haproxy',
-      clusterDomain: 'cluster.local',
-      haproxyPorts: [80, 443],
-      optIn: false,
-      rewriteWhenIpModeProxy: false,
-    });
+    // The defaults of every flag, as the controller runs without any.
+    const policy = routePolicyOf(loadConfig([], {}));
     fc.assert(
       fc.property(fc.array(ingress, { maxLength: 6 }), fc.boolean(), (ingresses, optIn) => {
         const plan = (objects: readonly IngressLike[]) => planRoutes({ ingresses: objects, ingressClasses: [] }, { ...policy, optIn });
