@@ -3,7 +3,8 @@ import type { Logger } from '../log.js';
 import type { GatewayLike, RouteLike } from '../model/objects.js';
 import type { KubeApis } from './client.js';
 import { KubeError } from './errors.js';
-import { ResilientInformer, type InformerOptions } from './informer.js';
+import { ResilientInformer, type Cached, type InformerOptions } from './informer.js';
+import { slimGateway, slimRoute } from './slim.js';
 import { kubeCall } from './request.js';
 
 export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
@@ -24,7 +25,7 @@ type Kind = (typeof GATEWAY_API_KINDS)[number]['kind'];
  * then on, without a restart (onDiscovered says so, so that the routes are planned at once).
  */
 export class GatewayApiWatches {
-  readonly #informers = new Map<Kind, ResilientInformer<KubernetesObject>>();
+  readonly #informers = new Map<Kind, ResilientInformer<Cached>>();
   readonly #changeListeners = new Set<() => void>();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -32,10 +33,10 @@ export class GatewayApiWatches {
   constructor(
     private readonly kubeConfig: KubeConfig,
     private readonly apis: KubeApis,
-    private readonly options: InformerOptions & { readonly recheckMs: number; readonly onDiscovered: (informers: ReadonlyArray<ResilientInformer<KubernetesObject>>) => void },
+    private readonly options: InformerOptions & { readonly recheckMs: number; readonly onDiscovered: (informers: ReadonlyArray<ResilientInformer<Cached>>) => void },
   ) {}
 
-  get informers(): ReadonlyArray<ResilientInformer<KubernetesObject>> {
+  get informers(): ReadonlyArray<ResilientInformer<Cached>> {
     return [...this.#informers.values()];
   }
 
@@ -54,8 +55,8 @@ export class GatewayApiWatches {
   }
 
   /** Looks for the kinds not watched yet; creates (does not start) their informers and returns them. */
-  async discover(signal?: AbortSignal): Promise<Array<ResilientInformer<KubernetesObject>>> {
-    const found: Array<ResilientInformer<KubernetesObject>> = [];
+  async discover(signal?: AbortSignal): Promise<Array<ResilientInformer<Cached>>> {
+    const found: Array<ResilientInformer<Cached>> = [];
     for (const spec of GATEWAY_API_KINDS) {
       if (this.#informers.has(spec.kind)) continue;
       const version = await servedVersion(this.apis, spec.plural, spec.versions, signal);
@@ -91,13 +92,15 @@ export class GatewayApiWatches {
     clearTimeout(this.#timer);
   }
 
-  #informerFor(plural: string, version: string): ResilientInformer<KubernetesObject> {
-    return new ResilientInformer<KubernetesObject>(
+  #informerFor(plural: string, version: string): ResilientInformer<Cached> {
+    return new ResilientInformer<Cached>(
       this.kubeConfig,
       {
         name: plural,
         path: `/apis/${GATEWAY_API_GROUP}/${version}/${plural}`,
-        list: async (o) => (await this.apis.custom.listClusterCustomObject({ group: GATEWAY_API_GROUP, version, plural }, o)) as KubernetesListObject<KubernetesObject>,
+        list: async (o, page) => (await this.apis.custom.listClusterCustomObject({ group: GATEWAY_API_GROUP, version, plural, ...page }, o)) as KubernetesListObject<KubernetesObject>,
+        // Only what the planner reads of Gateways and routes enters the cache (slim.ts).
+        slim: (object) => (plural === 'gateways' ? slimGateway(object as GatewayLike) : slimRoute(object as RouteLike)) as Cached,
       },
       this.options,
     );
