@@ -7,6 +7,7 @@ import { uninstallCommand } from './commands/uninstall.js';
 import { ConfigError, envName, FLAGS, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { removeHostsFileBlock, runHostsFile } from './hosts-main.js';
+import { closeConnectionPools } from './kube/pooled-kubeconfig.js';
 import { runController } from './main.js';
 
 const USAGE = `Usage: hairpin-proxy [run] [flags]     run the controller (default)
@@ -82,6 +83,9 @@ export async function main(argv: readonly string[], io: CommandIO = processIO): 
     }
     io.stderr(`hairpin-proxy ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
+  } finally {
+    // The command is done: nothing may hold the process open, not even a handshake that never ends.
+    await closeConnectionPools();
   }
 }
 

@@ -166,10 +166,11 @@ describe('hairpin-proxy doctor on a healthy cluster', () => {
       expect(code).toBe(0);
       expect(report.healthy).toBe(true);
       expect(problems(report)).toEqual([]);
-      expect(new Set(report.findings.map((f) => f.check))).toEqual(new Set(['dns-flavour', 'dns-mode', 'corefile-health', 'rules-current', 'upstream', 'haproxy-replicas', 'legacy-controller', 'rbac']));
+      expect(new Set(report.findings.map((f) => f.check))).toEqual(new Set(['dns-flavour', 'dns-mode', 'corefile-health', 'rules-current', 'routes-fit', 'upstream', 'haproxy-replicas', 'legacy-controller', 'rbac']));
       expect(report.findings.every((f) => f.fix === null)).toBe(true);
       expect(report.findings).toContainEqual({ check: 'dns-mode', severity: 'ok', message: expect.stringMatching(/^--coredns-mode auto resolves to corefile/), fix: null });
       expect(report.findings).toContainEqual({ check: 'rules-current', severity: 'ok', message: expect.stringMatching(/routes 1 host, exactly what the controller would write now$/), fix: null });
+      expect(report.findings).toContainEqual({ check: 'routes-fit', severity: 'ok', message: 'the 1 route fits in ConfigMap kube-system/coredns', fix: null });
       expect(report.findings).toContainEqual({ check: 'rbac', severity: 'ok', message: expect.stringMatching(/^system:serviceaccount:hairpin-proxy:hairpin-proxy is allowed all \d+ verbs/), fix: null });
       expect(stdout.trim().split('\n')).toHaveLength(1);
       expect(await versions()).toEqual(before);

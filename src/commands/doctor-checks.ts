@@ -287,7 +287,7 @@ export function checkRoutesFit(snapshot: DoctorSnapshot, config: Config, plan: R
   if (mode !== 'corefile' && mode !== 'custom') return [];
   const where = mode === 'corefile' ? `ConfigMap ${config.corednsNamespace}/${config.corednsConfigMap}` : `ConfigMap ${config.corednsNamespace}/${config.corednsCustomConfigMap}`;
   const { dropped } = fitted(snapshot, config, plan, mode);
-  if (dropped.length === 0) return [ok('routes-fit', `all ${plan.routes.length} routes fit in ${where}`)];
+  if (dropped.length === 0) return [ok('routes-fit', plan.routes.length === 1 ? `the 1 route fits in ${where}` : `all ${plan.routes.length} routes fit in ${where}`)];
   const hosts = dropped.map((route) => route.host);
   const named = hosts.slice(0, 20).join(', ') + (hosts.length > 20 ? ` and ${hosts.length - 20} more` : '');
   return [

@@ -5,6 +5,19 @@ import { KubeConfig } from '@kubernetes/client-node';
 type RequestContext = Parameters<KubeConfig['applySecurityAuthentication']>[0];
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
+/** Every pool in use, so that a command that is done can end their connections and let Node exit. */
+const openPools = new Set<Dispatcher>();
+
+/**
+ * Ends every pool's connections at once, those still connecting included (a TLS handshake with an
+ * apiserver that never answers would otherwise keep the process alive after its command is done).
+ */
+export async function closeConnectionPools(): Promise<void> {
+  const pools = [...openPools];
+  openPools.clear();
+  await Promise.all(pools.map((pool) => pool.destroy()));
+}
+
 /**
  * A KubeConfig whose requests share one connection pool. client-node (2.0) gives every request a
  * new undici Agent, so each API call opened a new TCP connection and a TLS handshake: on a
@@ -27,7 +40,11 @@ export class PooledKubeConfig extends KubeConfig {
     }
     const stale = this.#pool?.dispatcher;
     this.#pool = { key, dispatcher: fresh };
-    void stale?.close();
+    openPools.add(fresh);
+    if (stale) {
+      openPools.delete(stale);
+      void stale.close();
+    }
   }
 
   async #tlsIdentity(): Promise<string> {
