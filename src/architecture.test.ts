@@ -30,7 +30,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   commands: ['model', 'log', 'config', 'sources', 'plan', 'kube', 'coredns', 'reconcile'],
   main: ['model', 'log', 'config', 'metrics', 'health', 'queue', 'kube', 'coredns', 'haproxy', 'plan', 'reconcile'],
   'hosts-main': ['model', 'log', 'config', 'queue', 'kube', 'plan', 'hostsfile', 'reconcile'],
-  'cli-main': ['log', 'config', 'commands', 'main', 'hosts-main'],
+  'cli-main': ['log', 'config', 'kube', 'commands', 'main', 'hosts-main'],
   cli: ['cli-main'],
 };
 
