@@ -72,7 +72,11 @@ describe('a malformed Corefile', () => {
       const failuresBefore = controller.logs().filter((line) => line.msg === 'sync failed').length;
       await writeCorefile(plane, broken);
 
-      const [event] = await waitFor(invalidCorefileEvents, { timeoutMs: 30_000, intervalMs: 250, what: 'a Warning Event InvalidCorefile on the ConfigMap' });
+      // An empty list is truthy: wait for one that holds the Event.
+      const [event] = await waitFor(async () => {
+        const events = await invalidCorefileEvents();
+        return events.length > 0 ? events : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 250, what: 'a Warning Event InvalidCorefile on the ConfigMap' });
       expect(event?.type).toBe('Warning');
       expect(event?.involvedObject).toMatchObject({ kind: 'ConfigMap', namespace: COREDNS_NAMESPACE, name: COREDNS_CONFIGMAP });
       expect(event?.message).toMatch(/Corefile line \d+/); // says where the problem is
