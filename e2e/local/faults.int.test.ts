@@ -249,7 +249,7 @@ describe('faults', () => {
       // The hosts routed before keep their place; the new ones do not fit and are named, not written.
       // The Ingresses arrive one by one: the log names the set each time it grows; the Event (one,
       // its message following the latest at the recorder's own pace) names them from the first.
-      await leader.waitForLog((line) => line.msg === 'routes dropped: they do not fit in the ConfigMap' && line.dropped === 3, 'the three new hosts dropped');
+      await leader.waitForLog((line) => line.msg === 'routes dropped: 3 do not fit in the ConfigMap', 'the three new hosts dropped');
       const dropped = await awaitEvent(plane, window, COREDNS_CONFIGMAP, 'RoutesDropped');
       expect(dropped.type).toBe('Warning');
       expect(dropped.message).toMatch(/^\d host\(s\) do not fit in ConfigMap kube-system\/coredns .*full-0\.full\.example\.com/);

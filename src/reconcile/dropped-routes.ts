@@ -32,7 +32,7 @@ export class DroppedRoutesReport {
     }
     const named = hosts.slice(0, NAMED).join(', ') + (hosts.length > NAMED ? ` and ${hosts.length - NAMED} more` : '');
     const message = `${hosts.length} host(s) do not fit in ${where.location} under the 1 MiB ConfigMap limit and are not routed: ${named}. The oldest claims keep their routes; remove hosts, or use --coredns-mode external-dns, which has no such limit`;
-    log.warn({ dropped: hosts.length, hosts: hosts.slice(0, NAMED), location: where.location }, 'routes dropped: they do not fit in the ConfigMap');
+    log.warn({ dropped: hosts.length, hosts: hosts.slice(0, NAMED), location: where.location }, `routes dropped: ${hosts.length} do not fit in the ConfigMap`);
     this.events.record(where.object, 'Warning', 'RoutesDropped', message);
   }
 }
