@@ -24,6 +24,15 @@ describe('fitRoutes', () => {
     expect(fitted.fits).toBe(true);
   });
 
+  it('puts the routes oldest first only when they do not all fit, and keeps a prefix of that order', () => {
+    let orderings = 0;
+    const oldestFirst = (routes: readonly string[]) => ((orderings += 1), [...routes].sort());
+    expect(fitRoutes(['cc', 'aa', 'bb'], lines, 9, oldestFirst)).toMatchObject({ kept: ['cc', 'aa', 'bb'], dropped: [] });
+    expect(orderings).toBe(0);
+    expect(fitRoutes(['cc', 'aa', 'bb'], lines, 7, oldestFirst)).toMatchObject({ kept: ['aa', 'bb'], dropped: ['cc'] });
+    expect(orderings).toBe(1);
+  });
+
   it('says so when even no routes do not fit, and keeps none', () => {
     const fitted = fitRoutes(['a'], (routes) => `header\n${lines(routes)}`, 3);
     expect(fitted).toMatchObject({ kept: [], dropped: ['a'], fits: false, bytes: 7 });

@@ -22,29 +22,37 @@ export interface Fitted<T> {
 }
 
 /**
- * The longest prefix of `routes` (ordered oldest claim first) whose `render` is at most
- * `maxBytes` UTF-8 bytes, found by bisection over the prefix length: one render when everything
- * fits (the usual case), about log2(routes) when not. Bisection finds the longest prefix when the
- * rendering grows with the prefix; our rules do, up to the few percent of slack with which
- * rules are packed, where it may keep a prefix a few routes shorter than the longest. Whatever it
- * keeps, it has rendered and measured.
+ * Everything when it fits (one render: the usual case). Otherwise the longest prefix of
+ * `oldestFirst(routes)` whose `render` is at most `maxBytes` UTF-8 bytes, found by bisection over
+ * the prefix length (about log2(routes) renders); the ordering, which may cost a sort of thousands
+ * of routes, is done only then. Bisection finds the longest prefix when the rendering grows with
+ * the prefix; our rules do, up to the few percent of slack with which rules are packed, where it
+ * may keep a prefix a few routes shorter than the longest. Whatever it keeps, it has rendered and
+ * measured.
  */
-export function fitRoutes<T>(routes: readonly T[], render: (routes: readonly T[]) => string, maxBytes: number): Fitted<T> {
+export function fitRoutes<T>(
+  routes: readonly T[],
+  render: (routes: readonly T[]) => string,
+  maxBytes: number,
+  oldestFirst: (routes: readonly T[]) => readonly T[] = (given) => given,
+): Fitted<T> {
+  const all = render(routes);
+  const allBytes = utf8Bytes(all);
+  if (allBytes <= maxBytes) return { kept: routes, dropped: [], text: all, bytes: allBytes, fits: true };
+  const ordered = oldestFirst(routes);
   const measure = (count: number) => {
-    const text = render(routes.slice(0, count));
+    const text = render(ordered.slice(0, count));
     return { count, text, bytes: utf8Bytes(text) };
   };
-  const all = measure(routes.length);
-  if (all.bytes <= maxBytes) return result(routes, all, true);
   let good = measure(0);
-  if (good.bytes > maxBytes) return result(routes, good, false);
-  let bad = routes.length;
+  if (good.bytes > maxBytes) return result(ordered, good, false);
+  let bad = ordered.length;
   while (bad - good.count > 1) {
     const middle = measure(Math.floor((good.count + bad) / 2));
     if (middle.bytes <= maxBytes) good = middle;
     else bad = middle.count;
   }
-  return result(routes, good, true);
+  return result(ordered, good, true);
 }
 
 function result<T>(routes: readonly T[], { count, text, bytes }: { count: number; text: string; bytes: number }, fits: boolean): Fitted<T> {
@@ -58,8 +66,7 @@ export function roomFor(data: Readonly<Record<string, string>>, key: string): nu
   return CONFIGMAP_MAX_BYTES - others;
 }
 
-const encoder = new TextEncoder();
-
+// Counted, not encoded: a Corefile of hundreds of KB is measured on every sync.
 function utf8Bytes(text: string): number {
-  return encoder.encode(text).byteLength;
+  return Buffer.byteLength(text, 'utf8');
 }

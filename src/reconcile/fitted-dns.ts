@@ -20,17 +20,14 @@ export interface FittedRules {
  * when the ConfigMap has no room even for the Corefile without our rules: nothing is written then.
  */
 export function fitCorefile(corefile: string, routes: readonly PlannedRoute[], room: number): FittedRules {
-  // Everything fits nearly always: then the routes' age, and sorting 20,000 of them by it, does not matter.
-  const all = renderCorefile(corefile, routes.map(routeOf));
-  if (Buffer.byteLength(all) <= room) return { text: all, dropped: [] };
-  const fitted = fitRoutes(byClaimAge(routes), (kept) => renderCorefile(corefile, kept.map(routeOf)), room);
+  const fitted = fitRoutes(routes, (kept) => renderCorefile(corefile, kept.map(routeOf)), room, byClaimAge);
   if (!fitted.fits) throw new CorefileError(`without our rules is ${fitted.bytes} bytes, more than the ${room} bytes the ConfigMap's limit leaves for it`);
   return { text: fitted.text, dropped: fitted.dropped };
 }
 
 /** The coredns-custom override routing as many of the routes as fit in room. */
 export function fitOverride(routes: readonly PlannedRoute[], room: number): FittedRules {
-  const fitted = fitRoutes(byClaimAge(routes), (kept) => renderOverride(kept.map(routeOf)) ?? '', room);
+  const fitted = fitRoutes(routes, (kept) => renderOverride(kept.map(routeOf)) ?? '', room, byClaimAge);
   return { text: fitted.kept.length === 0 ? undefined : fitted.text, dropped: fitted.dropped };
 }
 
