@@ -11,7 +11,7 @@ import { renderNodeLocalCorefile } from '../coredns/nodelocal.js';
 import type { EndpointSliceLike, ServiceLike, Snapshot } from '../model/objects.js';
 import { planRoutes, routePolicyOf, type RoutePlan } from '../plan/routes.js';
 import { upstreamRefs } from '../plan/upstreams.js';
-import { fitCorefile, fitOverride } from '../reconcile/fitted-dns.js';
+import { fitCorefile, fitOverride, type FittedRules } from '../reconcile/fitted-dns.js';
 
 export type Severity = 'ok' | 'warning' | 'error';
 export type CheckId = 'dns-flavour' | 'dns-mode' | 'corefile-health' | 'rules-current' | 'routes-fit' | 'node-local-dns' | 'upstream' | 'haproxy-replicas' | 'legacy-controller' | 'rbac';
@@ -150,12 +150,14 @@ export function diagnose(snapshot: DoctorSnapshot, config: Config): Finding[] {
   const plan = planRoutes(snapshot.sources, routePolicyOf(config));
   const corefile = snapshot.coredns?.data[config.corednsKey];
   const healthy = corefile !== undefined && corefileProblem(corefile) === undefined;
+  // Rendered once for both checks that read it: at 20,000 hosts a render is not free.
+  const rules = healthy ? fitted(snapshot, config, plan, resolvedMode(config, corefile)) : undefined;
   return [
     ...checkDnsFlavour(snapshot, config),
     ...checkDnsMode(config, corefile),
     ...(corefile === undefined ? [] : checkCorefileHealth(corefile, config)),
-    ...(healthy ? checkRulesCurrent(snapshot, config, plan) : []),
-    ...(healthy ? checkRoutesFit(snapshot, config, plan) : []),
+    ...(healthy ? checkRulesCurrent(snapshot, config, plan, rules) : []),
+    ...(healthy ? checkRoutesFit(config, plan, rules) : []),
     ...checkNodeLocalDns(snapshot, config, plan),
     ...checkUpstreams(snapshot, config, plan),
     ...checkHaproxyReplicas(snapshot, config),
@@ -255,7 +257,7 @@ function controllerFix(config: Config, what: string): string {
 }
 
 /** Our rules where the mode puts them, compared with what the controller would write now. */
-export function checkRulesCurrent(snapshot: DoctorSnapshot, config: Config, plan: RoutePlan): Finding[] {
+export function checkRulesCurrent(snapshot: DoctorSnapshot, config: Config, plan: RoutePlan, rules: FittedRules | undefined): Finding[] {
   const corefile = snapshot.coredns?.data[config.corednsKey];
   const mode = resolvedMode(config, corefile);
   if (mode === 'external-dns') return [ok('rules-current', `external-dns mode: ${plan.routes.length} host(s) to publish; doctor does not read DNSEndpoints (kubectl -n ${config.targetNamespace} get dnsendpoints)`)];
@@ -267,28 +269,29 @@ export function checkRulesCurrent(snapshot: DoctorSnapshot, config: Config, plan
     problem('rules-current', 'error', `missing: ${count} should be routed (${hostList(plan)}) but ${where} has no rules of hairpin-proxy`, controllerFix(config, 'the controller writes them'));
   if (mode === 'corefile') {
     const where = `the Corefile in ${config.corednsNamespace}/${config.corednsConfigMap}`;
-    const expected = fitted(snapshot, config, plan, 'corefile').text;
+    const expected = rules?.text;
     if (plan.routes.length > 0 && !BEGIN.test(corefile)) return [missing(where)];
     if (expected !== corefile) return [stale(`our block in ${where} is not what the controller would write now for ${count}`)];
     if (override !== undefined) return [stale(`key ${OVERRIDE_KEY} of ${config.corednsNamespace}/${config.corednsCustomConfigMap} is still there although the mode is corefile`)];
     return [ok('rules-current', plan.routes.length === 0 ? `no hosts to route, and ${where} holds no rules of ours` : `our block in ${where} routes ${count}, exactly what the controller would write now`)];
   }
   const where = `key ${OVERRIDE_KEY} of ${config.corednsNamespace}/${config.corednsCustomConfigMap}`;
-  const expected = fitted(snapshot, config, plan, 'custom').text;
+  const expected = rules?.text;
   if (plan.routes.length > 0 && override === undefined) return [missing(where)];
   if (expected !== override) return [stale(`${where} is not what the controller would write now for ${count}`)];
   if (renderCorefile(corefile, []) !== corefile) return [stale(`the Corefile in ${config.corednsNamespace}/${config.corednsConfigMap} still holds rules of ours although the mode is custom`)];
   return [ok('rules-current', plan.routes.length === 0 ? `no hosts to route, and ${where} is absent` : `${where} routes ${count}, exactly what the controller would write now`)];
 }
 
-/** Whether every route fits in the ConfigMap the mode writes; the ones that do not, by name. */
-export function checkRoutesFit(snapshot: DoctorSnapshot, config: Config, plan: RoutePlan): Finding[] {
-  const mode = resolvedMode(config, snapshot.coredns?.data[config.corednsKey]);
-  if (mode !== 'corefile' && mode !== 'custom') return [];
-  const where = mode === 'corefile' ? `ConfigMap ${config.corednsNamespace}/${config.corednsConfigMap}` : `ConfigMap ${config.corednsNamespace}/${config.corednsCustomConfigMap}`;
-  const { dropped } = fitted(snapshot, config, plan, mode);
-  if (dropped.length === 0) return [ok('routes-fit', plan.routes.length === 1 ? `the 1 route fits in ${where}` : `all ${plan.routes.length} routes fit in ${where}`)];
-  const hosts = dropped.map((route) => route.host);
+/** What the controller would write, and where: the Corefile, or the coredns-custom override. */
+type PlacedRules = FittedRules & { readonly place: 'corefile' | 'custom' };
+
+/** Whether every route fits in the ConfigMap the mode writes (rules: what it would write); the ones that do not, by name. */
+export function checkRoutesFit(config: Config, plan: RoutePlan, rules: PlacedRules | undefined): Finding[] {
+  if (!rules) return [];
+  const where = `ConfigMap ${config.corednsNamespace}/${rules.place === 'corefile' ? config.corednsConfigMap : config.corednsCustomConfigMap}`;
+  if (rules.dropped.length === 0) return [ok('routes-fit', plan.routes.length === 1 ? `the 1 route fits in ${where}` : `all ${plan.routes.length} routes fit in ${where}`)];
+  const hosts = rules.dropped.map((route) => route.host);
   const named = hosts.slice(0, 20).join(', ') + (hosts.length > 20 ? ` and ${hosts.length - 20} more` : '');
   return [
     problem(
@@ -300,14 +303,15 @@ export function checkRoutesFit(snapshot: DoctorSnapshot, config: Config, plan: R
   ];
 }
 
-/** What the controller would write in mode: as many routes as fit, oldest claims first. */
-function fitted(snapshot: DoctorSnapshot, config: Config, plan: RoutePlan, mode: 'corefile' | 'custom') {
+/** What the controller would write where the mode puts the rules: as many routes as fit, oldest claims first. */
+function fitted(snapshot: DoctorSnapshot, config: Config, plan: RoutePlan, mode: ReturnType<typeof resolvedMode>): PlacedRules | undefined {
   if (mode === 'corefile') {
     const data = snapshot.coredns?.data ?? {};
-    return fitCorefile(data[config.corednsKey] ?? '', plan.routes, roomFor(data, config.corednsKey));
+    return { place: mode, ...fitCorefile(data[config.corednsKey] ?? '', plan.routes, roomFor(data, config.corednsKey)) };
   }
+  if (mode !== 'custom') return undefined;
   const data = snapshot.custom?.data ?? {};
-  return fitOverride(plan.routes, roomFor(data, OVERRIDE_KEY));
+  return { place: mode, ...fitOverride(plan.routes, roomFor(data, OVERRIDE_KEY)) };
 }
 
 export function checkNodeLocalDns(snapshot: DoctorSnapshot, config: Config, plan: RoutePlan): Finding[] {
