@@ -11,7 +11,7 @@ import { renderNodeLocalCorefile } from '../coredns/nodelocal.js';
 import type { EndpointSliceLike, ServiceLike, Snapshot } from '../model/objects.js';
 import { planRoutes, routePolicyOf, type RoutePlan } from '../plan/routes.js';
 import { upstreamRefs } from '../plan/upstreams.js';
-import { fitCorefile, fitOverride, type FittedRules } from '../reconcile/fitted-dns.js';
+import { describeDropped, DROPPED_FIX, fitCorefile, fitOverride, type FittedRules } from '../reconcile/fitted-dns.js';
 
 export type Severity = 'ok' | 'warning' | 'error';
 export type CheckId = 'dns-flavour' | 'dns-mode' | 'corefile-health' | 'rules-current' | 'routes-fit' | 'node-local-dns' | 'upstream' | 'haproxy-replicas' | 'legacy-controller' | 'rbac';
@@ -291,16 +291,7 @@ export function checkRoutesFit(config: Config, plan: RoutePlan, rules: PlacedRul
   if (!rules) return [];
   const where = `ConfigMap ${config.corednsNamespace}/${rules.place === 'corefile' ? config.corednsConfigMap : config.corednsCustomConfigMap}`;
   if (rules.dropped.length === 0) return [ok('routes-fit', plan.routes.length === 1 ? `the 1 route fits in ${where}` : `all ${plan.routes.length} routes fit in ${where}`)];
-  const hosts = rules.dropped.map((route) => route.host);
-  const named = hosts.slice(0, 20).join(', ') + (hosts.length > 20 ? ` and ${hosts.length - 20} more` : '');
-  return [
-    problem(
-      'routes-fit',
-      'warning',
-      `${hosts.length} host(s) do not fit in ${where} under the 1 MiB ConfigMap limit and are not routed (the newest claims): ${named}`,
-      'remove hosts, or use --coredns-mode external-dns, which has no such limit',
-    ),
-  ];
+  return [problem('routes-fit', 'warning', describeDropped(rules.dropped, where), DROPPED_FIX)];
 }
 
 /** What the controller would write where the mode puts the rules: as many routes as fit, oldest claims first. */

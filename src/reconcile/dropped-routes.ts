@@ -3,9 +3,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { ObjectRef } from '../model/objects.js';
 import type { PlannedRoute } from '../plan/routes.js';
-
-/** Hosts named in one log line or Event; the count says how many more there are. */
-const NAMED = 20;
+import { describeDropped, DROPPED_FIX, NAMED_DROPPED } from './fitted-dns.js';
 
 /**
  * Routes that did not fit in the DNS ConfigMap: the gauge on every sync, and a Warning Event and a
@@ -30,9 +28,8 @@ export class DroppedRoutesReport {
       if (before !== '') log.info({ location: where.location }, 'every route fits again');
       return;
     }
-    const named = hosts.slice(0, NAMED).join(', ') + (hosts.length > NAMED ? ` and ${hosts.length - NAMED} more` : '');
-    const message = `${hosts.length} host(s) do not fit in ${where.location} under the 1 MiB ConfigMap limit and are not routed: ${named}. The oldest claims keep their routes; remove hosts, or use --coredns-mode external-dns, which has no such limit`;
-    log.warn({ dropped: hosts.length, hosts: hosts.slice(0, NAMED), location: where.location }, `routes dropped: ${hosts.length} do not fit in the ConfigMap`);
+    const message = `${describeDropped(dropped, where.location)}. The oldest claims keep their routes; ${DROPPED_FIX}`;
+    log.warn({ dropped: hosts.length, hosts: hosts.slice(0, NAMED_DROPPED), location: where.location }, `routes dropped: ${hosts.length} do not fit in the ConfigMap`);
     this.events.record(where.object, 'Warning', 'RoutesDropped', message);
   }
 }

@@ -31,6 +31,19 @@ export function fitOverride(routes: readonly PlannedRoute[], room: number): Fitt
   return { text: fitted.kept.length === 0 ? undefined : fitted.text, dropped: fitted.dropped };
 }
 
+/** Hosts named in one message; the count says how many more there are. */
+export const NAMED_DROPPED = 20;
+
+/** What to fix when routes do not fit: the same advice wherever they are reported. */
+export const DROPPED_FIX = 'remove hosts, or use --coredns-mode external-dns, which has no such limit';
+
+/** The sentence the controller's Event and doctor share about routes that do not fit in where. */
+export function describeDropped(dropped: readonly PlannedRoute[], where: string): string {
+  const hosts = dropped.map((route) => route.host);
+  const named = hosts.slice(0, NAMED_DROPPED).join(', ') + (hosts.length > NAMED_DROPPED ? ` and ${hosts.length - NAMED_DROPPED} more` : '');
+  return `${hosts.length} host(s) do not fit in ${where} under the 1 MiB ConfigMap limit and are not routed (the newest claims): ${named}`;
+}
+
 /** A planned route as the renderers take it. */
 export function routeOf({ host, target, wildcard }: PlannedRoute): Route {
   return { host, target, ...(wildcard ? { wildcard } : {}) };
