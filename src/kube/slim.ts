@@ -10,7 +10,7 @@
  * Objects reach this from two places: typed lists (client-node models, creationTimestamp a Date)
  * and watch events (plain JSON, creationTimestamp a string); both leave as the same plain shape.
  */
-import type { EndpointSliceLike, GatewayLike, IngressClassLike, IngressLike, ObjectMeta, ParentRefLike, RouteLike, ServiceLike } from '../model/objects.js';
+import { creationTimestampOf, type EndpointSliceLike, type GatewayLike, type IngressClassLike, type IngressLike, type ObjectMeta, type ParentRefLike, type RouteLike, type ServiceLike } from '../model/objects.js';
 
 /** The client-side copy of the whole object that `kubectl apply` keeps: never read, often the largest field. */
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -173,13 +173,12 @@ function slimParentRef(ref: ParentRefLike): ParentRefLike {
  */
 function slimMeta(meta: AnyMeta | undefined, options: { labels?: boolean } = {}): AnyMeta {
   if (meta === undefined) return {};
-  const created = meta.creationTimestamp;
   return {
     ...defined('name', meta.name),
     ...defined('namespace', meta.namespace),
     ...defined('uid', meta.uid),
     ...defined('resourceVersion', meta.resourceVersion),
-    ...defined('creationTimestamp', created instanceof Date ? rfc3339(created) : created),
+    ...defined('creationTimestamp', creationTimestampOf(meta)),
     ...(meta.annotations && { annotations: withoutLastApplied(meta.annotations) }),
     ...(options.labels && meta.labels && { labels: { ...meta.labels } }),
   };
@@ -189,10 +188,6 @@ function withoutLastApplied(annotations: Readonly<Record<string, string>>): Reco
   return Object.fromEntries(Object.entries(annotations).filter(([key]) => key !== LAST_APPLIED_ANNOTATION));
 }
 
-/** 2024-05-01T10:00:00Z, as the apiserver writes timestamps (client-node's models turn them into Dates). */
-export function rfc3339(date: Date): string | undefined {
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 /** `{ key: value }` when value is defined, else nothing: absent fields stay absent. */
 function defined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

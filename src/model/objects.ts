@@ -17,6 +17,16 @@ export interface ObjectMeta {
   readonly annotations?: Readonly<Record<string, string>>;
 }
 
+/**
+ * An object's creationTimestamp as the apiserver writes it (2024-05-01T10:00:00Z), whichever form
+ * it arrived in (client-node's models turn it into a Date); undefined when absent or not a time.
+ */
+export function creationTimestampOf(meta: Pick<ObjectMeta, 'creationTimestamp'> | undefined): string | undefined {
+  const created = meta?.creationTimestamp;
+  if (!(created instanceof Date)) return created;
+  return Number.isNaN(created.getTime()) ? undefined : created.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 export interface IngressLike {
   readonly kind?: string;
   readonly metadata?: ObjectMeta;

@@ -1,7 +1,7 @@
 import { checkHost } from '../sources/hostname.js';
 import { routeHostnames } from '../sources/gateway.js';
 import { ingressClassOf, ingressHosts, selectsIngress } from '../sources/ingress.js';
-import { objectKey, type IngressLike, type ObjectMeta, type RouteLike, type Snapshot } from '../model/objects.js';
+import { creationTimestampOf, objectKey, type IngressLike, type ObjectMeta, type RouteLike, type Snapshot } from '../model/objects.js';
 import {
   resolveUpstreams,
   upstreamForGateway,
@@ -207,7 +207,7 @@ function ingressContribution(ingress: IngressLike, snapshot: Snapshot, policy: R
   const optedOut = optedOutSkips(ingress.metadata, source, hosts, policy);
   if (optedOut) return { source, since: '', hosts: [], skipped: optedOut };
   const choice = upstreamForIngress(policy.mode, ingressClassOf(ingress, snapshot.ingressClasses));
-  return checkedClaims(source, createdAt(ingress.metadata), hosts.map((host) => ({ host, choice, suffix: false })), policy);
+  return checkedClaims(source, creationTimestampOf(ingress.metadata) ?? '', hosts.map((host) => ({ host, choice, suffix: false })), policy);
 }
 
 function routeContribution(route: RouteLike, snapshot: Snapshot, policy: RoutePolicy): Contribution {
@@ -220,7 +220,7 @@ function routeContribution(route: RouteLike, snapshot: Snapshot, policy: RoutePo
     choice: upstreamForGateway(policy.mode, gateway, gatewayClass),
     suffix: hostname.startsWith('*.'),
   }));
-  return checkedClaims(source, createdAt(route.metadata), requests, policy);
+  return checkedClaims(source, creationTimestampOf(route.metadata) ?? '', requests, policy);
 }
 
 /** The skips of an object that is not selected (opted out, or not opted in), else undefined. */
@@ -254,13 +254,6 @@ function checkedClaims(
  */
 export function byClaimAge(routes: readonly PlannedRoute[]): PlannedRoute[] {
   return [...routes].sort((a, b) => compare(a.claimedSince, b.claimedSince) || compare(a.host, b.host));
-}
-
-/** RFC 3339 to the second, as the apiserver writes it, whether the cache holds a string or a Date. */
-function createdAt(meta: ObjectMeta | undefined): string {
-  const created = meta?.creationTimestamp;
-  if (created instanceof Date) return created.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return created ?? '';
 }
 
 /** One entry per claimant, each naming the others: each owner sees whom to talk to. */
