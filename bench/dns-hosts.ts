@@ -16,6 +16,11 @@ export function routedHosts(shape: Shape, count: number): string[] {
   return Array.from({ length: count }, (_, i) => hostName(shape, i));
 }
 
+/** The original project's rule for a host, as it wrote them (one line per host, its own target). */
+export function seedFormatRule(host: string): string {
+  return `rewrite name ${host} hairpin-proxy.hairpin-proxy.svc.cluster.local # Added by hairpin-proxy`;
+}
+
 /** A small deterministic PRNG (mulberry32): the same seed gives the same question list every run. */
 export function random(seed: number): () => number {
   let state = seed >>> 0;

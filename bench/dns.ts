@@ -12,9 +12,9 @@
  * queries answered divided by the CPU time CoreDNS used, which other processes on the core do not
  * inflate the way they cut wall-clock qps. Configurations alternate within a round.
  */
-import { cleanupAll, makeTmpDir } from '../e2e/harness/index.js';
+import { cleanupAll, HAIRPIN_FQDN, makeTmpDir } from '../e2e/harness/index.js';
 import { MAX_PATTERN_LENGTH, rewriteRules } from '../src/coredns/rules.js';
-import { cachedQuestions, mixedQuestions, routedHosts, writeQuestions, type Shape } from './dns-hosts.js';
+import { cachedQuestions, mixedQuestions, routedHosts, seedFormatRule, writeQuestions, type Shape } from './dns-hosts.js';
 import { dnsperf, startStubDns, STUB_ADDRESS } from './dns-server.js';
 import { saveSamples } from './samples.js';
 
@@ -27,9 +27,7 @@ const QUESTIONS = 100_000;
 const CACHED_QUESTIONS = 150_000;
 /** The share of questions that repeat a name asked within the cache's 30 s. */
 const REPEATED = 0.8;
-const TARGET = 'hairpin-proxy-haproxy.hairpin-proxy.svc.cluster.local';
-/** The original's target, and its line per host as it wrote them. */
-const SEED_TARGET = 'hairpin-proxy.hairpin-proxy.svc.cluster.local';
+const TARGET = HAIRPIN_FQDN;
 
 type Config = 'no_rules' | 'ours' | 'seed_format';
 
@@ -97,7 +95,7 @@ export async function benchDns(say: (line: string) => void): Promise<DnsBenchRes
     return {
       no_rules: [],
       ours: rewriteRules(names.map((host) => ({ host, target: TARGET }))),
-      seed_format: names.map((host) => `rewrite name ${host} ${SEED_TARGET} # Added by hairpin-proxy`),
+      seed_format: names.map(seedFormatRule),
     };
   };
   /** Alternating rounds of the configurations; the mean of each. */

@@ -8,9 +8,10 @@
  * rules with the original project's one line per host, for this host set and for 20,000 hosts of
  * which no two share a parent, rendered by the controller's own renderer.
  */
-import { kubeadmCorefile } from '../e2e/harness/index.js';
+import { HAIRPIN_FQDN, kubeadmCorefile } from '../e2e/harness/index.js';
 import { renderCorefile } from '../src/coredns/corefile.js';
 import { percentile, residentMib, round, sleep, startBenchCluster, type BenchCluster } from './cluster.js';
+import { routedHosts, seedFormatRule } from './dns-hosts.js';
 import { saveSamples } from './samples.js';
 
 const INGRESSES = 10_000;
@@ -20,10 +21,8 @@ const QUIET_MS = 1_100;
 const SAMPLE_EVERY_MS = 250;
 /** deploy/base/controller.yaml's memory limit: the bench runs the controller as a Pod would. */
 const DEPLOY_MEMORY_LIMIT_MIB = 256;
-const HAIRPIN_TARGET = 'hairpin-proxy-haproxy.hairpin-proxy.svc.cluster.local';
 
 const hostsOf = (i: number) => [`svc-${i}.team-${i % PARENTS}.example.com`, `api-${i}.team-${i % PARENTS}.example.com`];
-const distinctParentHost = (i: number) => `svc-${i}.team-${i}.example${i % 97}.com`;
 
 export async function benchScale(say: (line: string) => void): Promise<object> {
   let cluster: BenchCluster | undefined;
@@ -64,7 +63,7 @@ export async function benchScale(say: (line: string) => void): Promise<object> {
     clearInterval(sampler);
     const corefile = cluster.revisions.at(-1)?.corefile ?? '';
     const seed = kubeadmCorefile({ health: 8080, ready: 8181, metrics: 9153 });
-    const distinct = renderCorefile(seed, Array.from({ length: 2 * INGRESSES }, (_, i) => ({ host: distinctParentHost(i), target: HAIRPIN_TARGET })));
+    const distinct = renderCorefile(seed, routedHosts('distinct-parents', 2 * INGRESSES).map((host) => ({ host, target: HAIRPIN_FQDN })));
     const seedFormat = seedFormatCorefile(seed, allHosts);
     saveSamples('scale', { rss_mib: rss, reactions_ms: reactions.map((ms) => round(ms, 2)), initial_sync_ms: round(initialSyncMs) });
     say(`reaction to one update: p50 ${round(percentile(reactions, 50))} ms, p99 ${round(percentile(reactions, 99))} ms`);
@@ -88,6 +87,6 @@ export async function benchScale(say: (line: string) => void): Promise<object> {
 
 /** The original project's Corefile: one rewrite line per host right after `.:53 {` (reference/coredns.md). */
 function seedFormatCorefile(corefile: string, hosts: readonly string[]): string {
-  const lines = hosts.map((host) => `    rewrite name ${host} hairpin-proxy.hairpin-proxy.svc.cluster.local # Added by hairpin-proxy\n`);
+  const lines = hosts.map((host) => `    ${seedFormatRule(host)}\n`);
   return corefile.replace(/^\.:53 \{\n/m, (open) => open + lines.join(''));
 }
